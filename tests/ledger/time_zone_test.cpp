@@ -1,0 +1,41 @@
+#include <catch2/catch.hpp>
+
+#include "ledger/time_zone.h"
+
+using namespace encore;
+using namespace std::chrono_literals;
+
+TEST_CASE("RFC 3339 times parse to UTC and format back", "[time]") {
+  auto t = parse_rfc3339("2026-11-22T09:30:00Z");
+  REQUIRE(t);
+  CHECK(format_rfc3339(*t) == "2026-11-22T09:30:00Z");
+  auto shifted = parse_rfc3339("2026-11-22T17:30:00.123+08:00");
+  REQUIRE(shifted);
+  CHECK(*shifted == *t);
+  CHECK_FALSE(parse_rfc3339("2026-11-22 09:30:00Z"));
+  CHECK_FALSE(parse_rfc3339("2026-02-30T09:30:00Z"));
+  CHECK_FALSE(parse_rfc3339("2026-11-22T09:30:00"));
+  CHECK_FALSE(parse_rfc3339("2026-11-22T25:30:00Z"));
+  CHECK_FALSE(parse_rfc3339(""));
+}
+
+TEST_CASE("end of a local day is the next local midnight in the program zone", "[time]") {
+  const auto* shanghai = find_zone("Asia/Shanghai");
+  REQUIRE(shanghai != nullptr);
+  auto d = *parse_date("2026-11-22");
+  // Midnight in Shanghai (UTC+8) is 16:00Z the previous day.
+  CHECK(format_rfc3339(end_of_local_day(d, shanghai)) == "2026-11-22T16:00:00Z");
+  // 2026-11-22T17:00Z is already 23 November in Shanghai.
+  CHECK(format_date(local_date(*parse_rfc3339("2026-11-22T17:00:00Z"), shanghai)) ==
+        "2026-11-23");
+  CHECK(find_zone("Mars/Olympus") == nullptr);
+}
+
+TEST_CASE("a DST gap at midnight starts the day when the gap ends", "[time]") {
+  // America/Santiago skipped local midnight on 2026-09-06 (clocks jumped 00:00 -> 01:00).
+  const auto* santiago = find_zone("America/Santiago");
+  REQUIRE(santiago != nullptr);
+  auto start = start_of_local_day(*parse_date("2026-09-06"), santiago);
+  CHECK(format_date(local_date(start, santiago)) == "2026-09-06");
+  CHECK(format_date(local_date(start - 1s, santiago)) == "2026-09-05");
+}
