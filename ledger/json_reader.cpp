@@ -79,6 +79,62 @@ Failure check_array(const json& value, const std::string& path, std::size_t max_
   return std::nullopt;
 }
 
+namespace {
+
+// Tracks the path of the container being parsed, for the parser callback below.
+struct Frame {
+  std::string path;
+  bool is_array = false;
+  std::size_t next_index = 0;
+  std::string key;
+  std::set<std::string, std::less<>> keys;
+};
+
+std::string next_child_path(std::vector<Frame>& frames) {
+  if (frames.empty()) return "";
+  Frame& top = frames.back();
+  if (top.is_array) return index_path(top.path, top.next_index++);
+  return child_path(top.path, top.key);
+}
+
+}  // namespace
+
+Result<json> parse_json_strict(std::string_view text) {
+  std::vector<Frame> frames;
+  std::optional<std::string> duplicate;
+  json::parser_callback_t track = [&](int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        frames.push_back(
+            Frame{next_child_path(frames), event == json::parse_event_t::array_start, 0, {}, {}});
+        break;
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        frames.pop_back();
+        break;
+      case json::parse_event_t::key:
+        frames.back().key = parsed.get<std::string>();
+        if (!frames.back().keys.insert(frames.back().key).second && !duplicate) {
+          duplicate = child_path(frames.back().path, frames.back().key);
+        }
+        break;
+      case json::parse_event_t::value:
+        if (!frames.empty() && frames.back().is_array) ++frames.back().next_index;
+        break;
+    }
+    return true;
+  };
+  json document;
+  try {
+    document = json::parse(text, track);
+  } catch (const json::parse_error& e) {
+    return invalid_field("", std::string("not valid JSON: ") + e.what());
+  }
+  if (duplicate) return invalid_field(*duplicate, "duplicate key");
+  return document;
+}
+
 Result<ObjectReader> ObjectReader::open(const json& value, std::string path) {
   if (!value.is_object()) {
     return invalid_field(std::move(path),

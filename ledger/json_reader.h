@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ledger/result.h"
 
@@ -34,6 +35,11 @@ Failure read_string(const nlohmann::json& value, const std::string& path, std::s
                     std::size_t max_bytes, std::string& out);
 // A JSON array of at most max_items elements.
 Failure check_array(const nlohmann::json& value, const std::string& path, std::size_t max_items);
+
+// Parses JSON text, refusing duplicate object keys (nlohmann would silently keep the last one, so
+// `"currency"` given twice would be read as whichever came later). Errors name field "" for
+// syntax errors and the duplicated key's path otherwise.
+Result<nlohmann::json> parse_json_strict(std::string_view text);
 
 enum class Presence { required, optional };
 

@@ -3,8 +3,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <set>
-#include <sstream>
 
 #include "ledger/hash.h"
 #include "ledger/json_reader.h"
@@ -284,13 +284,9 @@ Result<Program> Program::parse(const json& document) {
 }
 
 Result<Program> Program::parse_text(std::string_view text) {
-  json document;
-  try {
-    document = json::parse(text);
-  } catch (const json::parse_error& e) {
-    return invalid_field("", std::string("not valid JSON: ") + e.what());
-  }
-  return parse(document);
+  auto document = parse_json_strict(text);
+  if (!document) return document.error();
+  return parse(*document);
 }
 
 Result<Program> Program::load(const std::string& path) {

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <string>
 
 #include <unistd.h>
@@ -262,6 +263,18 @@ TEST_CASE("text that is not JSON and missing files are clear errors", "[program]
     CHECK(parsed.error().field.empty());
     CHECK(parsed.error().detail.find("not valid JSON") != std::string::npos);
   }
+  SECTION("a key given twice is refused, naming its path") {
+    auto parsed = Program::parse_text(
+        R"({"currency": "EUR", "earn": {"points_per_unit": 1, "unit_minor": 100},
+            "tiers": [{"name": "base", "threshold": 0, "multiplier_bp": 10000},
+                      {"name": "gold", "threshold": 10, "multiplier_bp": 1, "threshold": 20}]})");
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.error().field == "tiers[1].threshold");
+    CHECK(parsed.error().detail == "duplicate key");
+    auto top = Program::parse_text(R"({"currency": "EUR", "currency": "USD"})");
+    REQUIRE_FALSE(top.ok());
+    CHECK(top.error().field == "currency");
+  }
   SECTION("a missing file names its path") {
     auto loaded = Program::load("/nonexistent/encore/program.json");
     REQUIRE_FALSE(loaded.ok());
@@ -300,5 +313,54 @@ TEST_CASE("version identifies the program content, not its formatting", "[progra
     auto other = Program::parse(changed);
     REQUIRE(other.ok());
     CHECK(other->version != first->version);
+  }
+}
+
+TEST_CASE("bounds accept their edge and refuse one past it", "[program]") {
+  json document = minimal_document();
+  SECTION("earn bounds") {
+    document["earn"] = {{"points_per_unit", max_points_per_unit}, {"unit_minor", max_unit_minor}};
+    CHECK(Program::parse(document).ok());
+    document["earn"]["unit_minor"] = max_unit_minor + 1;
+    CHECK(error_of(document).field == "earn.unit_minor");
+  }
+  SECTION("integers beyond int64 are out of range, not wrapped") {
+    document["point_value_minor"] = std::numeric_limits<std::uint64_t>::max();
+    CHECK(error_of(document).field == "point_value_minor");
+  }
+  SECTION("tier count") {
+    json tiers = json::array();
+    for (std::size_t i = 0; i < max_tiers; ++i) {
+      tiers.push_back({{"name", "t" + std::to_string(i)},
+                       {"threshold", static_cast<std::int64_t>(i) * 100},
+                       {"multiplier_bp", max_multiplier_bp}});
+    }
+    document["tiers"] = tiers;
+    CHECK(Program::parse(document).ok());
+    tiers.push_back({{"name", "one-too-many"}, {"threshold", 1'000'000}, {"multiplier_bp", 1}});
+    document["tiers"] = tiers;
+    CHECK(error_of(document).field == "tiers");
+  }
+  SECTION("promotion count") {
+    json promotions = json::array();
+    for (std::size_t i = 0; i <= max_promotions; ++i) {
+      promotions.push_back({{"id", "p" + std::to_string(i)},
+                            {"kind", "multiplier"},
+                            {"from", "2027-01-01"},
+                            {"to", "2027-01-01"},
+                            {"multiplier_bp", 20000}});
+    }
+    document["promotions"] = promotions;
+    CHECK(error_of(document).field == "promotions");
+    promotions.erase(promotions.size() - 1);
+    document["promotions"] = promotions;
+    CHECK(Program::parse(document).ok());
+  }
+  SECTION("days bounds") {
+    document["tier_hold_days"] = 0;
+    document["tier_window_days"] = max_days;
+    CHECK(Program::parse(document).ok());
+    document["tier_window_days"] = 0;
+    CHECK(error_of(document).field == "tier_window_days");
   }
 }
