@@ -19,6 +19,7 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::order_already_posted: return "order_already_posted";
     case ErrorCode::hold_not_open: return "hold_not_open";
     case ErrorCode::already_reversed: return "already_reversed";
+    case ErrorCode::not_reversible: return "not_reversible";
     case ErrorCode::overloaded: return "overloaded";
     case ErrorCode::internal: return "internal";
   }

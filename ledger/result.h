@@ -9,7 +9,7 @@
 
 namespace encore {
 
-// The SPEC's stable machine codes (SPEC 5), plus `already_reversed` (docs/api.md).
+// The SPEC's stable machine codes (SPEC 5), plus `already_reversed` and `not_reversible` (docs/api.md).
 enum class ErrorCode {
   invalid_request,
   unauthorized,
@@ -26,6 +26,7 @@ enum class ErrorCode {
   order_already_posted,
   hold_not_open,
   already_reversed,
+  not_reversible,
   overloaded,
   internal,
 };

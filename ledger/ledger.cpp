@@ -1,0 +1,172 @@
+#include "ledger/ledger.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "ledger/earn_plan.h"
+#include "ledger/member_state.h"
+#include "ledger/rules.h"
+
+namespace encore {
+
+// Read-only connections, handed out one per concurrent reader. Bounded by the number of threads
+// that read at once (the server's worker threads), so it never grows without limit.
+class Ledger::ReadPool {
+ public:
+  explicit ReadPool(std::string path) : path_(std::move(path)) {}
+
+  template <class F>
+  auto with(F&& fn) {
+    std::unique_ptr<Store> store;
+    {
+      std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        store = std::move(idle_.back());
+        idle_.pop_back();
+      }
+    }
+    if (!store) store = open_sqlite_store(path_, OpenMode::read_only);
+    struct Return {
+      ReadPool& pool;
+      std::unique_ptr<Store>& store;
+      ~Return() {
+        store->end_read();
+        std::lock_guard lock(pool.mutex_);
+        pool.idle_.push_back(std::move(store));
+      }
+    } give_back{*this, store};
+    store->begin_read();
+    return fn(*store);
+  }
+
+ private:
+  std::string path_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Store>> idle_;
+};
+
+Ledger::Ledger(std::string path, Program program, const Clock& clock)
+    : path_(std::move(path)), program_(std::move(program)), clock_(clock) {}
+
+Ledger::~Ledger() = default;
+
+std::unique_ptr<Ledger> Ledger::open(const std::string& path, Program program,
+                                     const Clock& clock) {
+  if (program.tiers.empty() || program.zone == nullptr) {
+    throw std::invalid_argument("Ledger::open needs a validated Program");
+  }
+  std::unique_ptr<Ledger> ledger(new Ledger(path, std::move(program), clock));
+  ledger->write_store_ = open_sqlite_store(path, OpenMode::read_write);
+  ledger->writer_ = std::make_unique<Writer>(*ledger->write_store_, ledger->program_, clock);
+  ledger->writer_->load_chain_head();
+  ledger->readers_ = std::make_unique<ReadPool>(path);
+  return ledger;
+}
+
+void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
+  std::lock_guard lock(write_mutex_);
+  write_store_->begin_write();
+  try {
+    batch(*writer_);
+    write_store_->commit();
+  } catch (...) {
+    write_store_->rollback();
+    writer_->load_chain_head();  // the in-memory chain head must match the file again
+    throw;
+  }
+}
+
+void Ledger::with_reader(const std::function<void(Store&)>& fn) const {
+  readers_->with([&](Store& s) {
+    fn(s);
+    return 0;
+  });
+}
+
+namespace {
+Error unknown_member(const std::string& member_id) {
+  return make_error(ErrorCode::not_found, "member_id", "no member '" + member_id + "'");
+}
+}  // namespace
+
+Result<MemberProfile> Ledger::member(const std::string& member_id) const {
+  return readers_->with([&](Store& s) -> Result<MemberProfile> {
+    auto state = load_member_state(s, member_id);
+    if (!state) return unknown_member(member_id);
+    return member_profile(s, *state, program_, clock_.now());
+  });
+}
+
+Result<BalanceView> Ledger::balance(const std::string& member_id) const {
+  return readers_->with([&](Store& s) -> Result<BalanceView> {
+    auto state = load_member_state(s, member_id);
+    if (!state) return unknown_member(member_id);
+    return balance_view(s, *state, program_, clock_.now());
+  });
+}
+
+Result<EntriesPage> Ledger::entries(const std::string& member_id,
+                                    std::optional<std::int64_t> cursor, std::size_t limit) const {
+  limit = std::clamp<std::size_t>(limit, 1, max_entries_page);
+  return readers_->with([&](Store& s) -> Result<EntriesPage> {
+    if (!s.member(member_id)) return unknown_member(member_id);
+    EntriesPage page;
+    // One extra row tells whether another page exists.
+    page.entries = s.member_entries(member_id, cursor, limit + 1);
+    if (page.entries.size() > limit) {
+      page.entries.resize(limit);
+      page.next_cursor = page.entries.back().id;
+    }
+    return page;
+  });
+}
+
+Result<std::vector<TierChange>> Ledger::tier_history(const std::string& member_id) const {
+  return readers_->with([&](Store& s) -> Result<std::vector<TierChange>> {
+    if (!s.member(member_id)) return unknown_member(member_id);
+    return s.tier_changes(member_id);
+  });
+}
+
+Result<Quote> Ledger::quote(const std::string& member_id, std::int64_t amount_minor) const {
+  if (amount_minor < 1 || amount_minor > max_amount_minor) {
+    return make_error(ErrorCode::invalid_request, "amount_minor",
+                      "must be an integer from 1 to 2^53-1");
+  }
+  return readers_->with([&](Store& s) -> Result<Quote> {
+    auto row = s.member(member_id);
+    if (!row) return unknown_member(member_id);
+    const auto now = clock_.now();
+    auto tier = effective_tier(s, program_, *row, now, nullptr);
+    auto first = row->first_purchase_at.value_or(now);
+    auto plan = plan_earn(s, program_, *row, tier, amount_minor, now, first, false);
+    if (!plan) return plan.error();
+    Quote q;
+    q.earn_points = plan->earn_points;
+    q.tier = program_.tiers[tier].name;
+    q.tier_multiplier_bp = plan->tier_multiplier_bp;
+    q.campaign_multiplier_bp = plan->campaign_multiplier_bp;
+    if (plan->campaign_id) q.promotions.push_back(*plan->campaign_id);
+    for (const auto& b : plan->bonuses) {
+      q.bonus_points += b.points;
+      q.promotions.push_back(b.promotion_id);
+    }
+    q.points = q.earn_points + q.bonus_points;
+    return q;
+  });
+}
+
+std::optional<HoldView> Ledger::hold(const std::string& hold_id) const {
+  return readers_->with([&](Store& s) { return s.hold(hold_id); });
+}
+
+std::optional<IdempotencyRecord> Ledger::idempotency(const std::string& key_name,
+                                                     const std::string& idem_key) const {
+  return readers_->with([&](Store& s) { return s.idempotency(key_name, idem_key); });
+}
+
+std::vector<ApiKeyRow> Ledger::api_keys() const {
+  return readers_->with([&](Store& s) { return s.api_keys(); });
+}
+
+}  // namespace encore

@@ -1,0 +1,118 @@
+// The ledger facade: the one entry point for the API server and the CLI.
+//
+// Writes go through a single Writer inside one SQLite transaction (BEGIN IMMEDIATE ... COMMIT,
+// WAL, synchronous=FULL): `write_batch` is group commit, with each operation isolated by a
+// savepoint so a refused operation leaves no trace while its neighbours commit. Reads use a pool
+// of read-only connections and never wait for the writer.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/clock.h"
+#include "ledger/program.h"
+#include "ledger/result.h"
+#include "ledger/store.h"
+#include "ledger/types.h"
+
+namespace encore {
+
+class Writer;
+
+class Ledger {
+ public:
+  // Opens (creating and migrating) the database at `path`. Throws on I/O errors.
+  static std::unique_ptr<Ledger> open(const std::string& path, Program program,
+                                      const Clock& clock);
+  ~Ledger();
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  const Program& program() const { return program_; }
+  const Clock& clock() const { return clock_; }
+  const std::string& path() const { return path_; }
+
+  // Group commit: runs `batch` in ONE transaction and commits (fsync) before returning.
+  // Throws (after rolling back everything) when the commit itself fails.
+  void write_batch(const std::function<void(Writer&)>& batch);
+
+  // One write in its own transaction; returns what `op` returns.
+  template <class F>
+  auto write(F&& op) -> decltype(op(std::declval<Writer&>())) {
+    std::optional<decltype(op(std::declval<Writer&>()))> out;
+    write_batch([&](Writer& w) { out.emplace(op(w)); });
+    return std::move(*out);
+  }
+
+  // Reads: thread-safe, each on a pooled read-only connection in one snapshot.
+  Result<MemberProfile> member(const std::string& member_id) const;
+  Result<BalanceView> balance(const std::string& member_id) const;
+  Result<EntriesPage> entries(const std::string& member_id, std::optional<std::int64_t> cursor,
+                              std::size_t limit) const;
+  Result<std::vector<TierChange>> tier_history(const std::string& member_id) const;
+  Result<Quote> quote(const std::string& member_id, std::int64_t amount_minor) const;
+  std::optional<HoldView> hold(const std::string& hold_id) const;
+  std::optional<IdempotencyRecord> idempotency(const std::string& key_name,
+                                               const std::string& idem_key) const;
+  std::vector<ApiKeyRow> api_keys() const;
+
+  // Runs `fn` with a pooled read-only store (for reports and other read-only tools).
+  void with_reader(const std::function<void(Store&)>& fn) const;
+
+ private:
+  Ledger(std::string path, Program program, const Clock& clock);
+  class ReadPool;
+
+  std::string path_;
+  Program program_;
+  const Clock& clock_;
+  std::unique_ptr<Store> write_store_;
+  std::unique_ptr<Writer> writer_;
+  std::mutex write_mutex_;
+  std::unique_ptr<ReadPool> readers_;
+};
+
+// Valid only inside Ledger::write_batch. Every method is one isolated operation.
+class Writer {
+ public:
+  Writer(Store& store, const Program& program, const Clock& clock);
+
+  Result<MemberProfile> enrol(const EnrolRequest& request, const Actor& actor);
+  Result<MemberProfile> update_member(const std::string& member_id, const MemberPatch& patch);
+  Result<MemberProfile> erase_member(const std::string& member_id);
+  Result<PurchaseResult> purchase(const PurchaseRequest& request, const Actor& actor);
+  Result<RefundResult> refund(const RefundRequest& request, const Actor& actor);
+  Result<PostingResult> redeem(const RedemptionRequest& request, const Actor& actor);
+  Result<PostingResult> create_hold(const HoldRequest& request, const Actor& actor);
+  Result<PostingResult> capture_hold(const std::string& hold_id, std::optional<Points> points,
+                                     const Actor& actor);
+  Result<PostingResult> release_hold(const std::string& hold_id, const Actor& actor);
+  Result<PostingResult> adjust(const AdjustRequest& request, const Actor& actor);
+  Result<PostingResult> reverse_entry(std::int64_t entry_id, const std::string& reason,
+                                      const Actor& actor);
+  // Posts `expire` entries for lots expired by `as_of` (capped at now), closes stale holds and
+  // applies due tier downgrades. With dry_run nothing is kept.
+  Result<ExpiryRunResult> run_expiry(TimePoint as_of, bool dry_run, const Actor& actor);
+  // Re-evaluates every member's tier now (`encore-admin tiers recompute`).
+  Result<std::int64_t> recompute_tiers();
+  void save_idempotency(const IdempotencyRecord& record);
+
+  // Called by Ledger around a batch.
+  void load_chain_head();
+
+ private:
+  template <class T, class F>
+  Result<T> isolated(F&& body);
+
+  Store& store_;
+  const Program& program_;
+  const Clock& clock_;
+  std::int64_t last_id_ = 0;
+  Sha256 last_hash_{};
+};
+
+}  // namespace encore

@@ -1,0 +1,118 @@
+#include "ledger/member_state.h"
+
+#include <algorithm>
+#include <cassert>
+#include <map>
+
+#include "ledger/rules.h"
+
+namespace encore {
+
+std::optional<MemberState> load_member_state(Store& store, const std::string& member_id) {
+  auto row = store.member(member_id);
+  if (!row) return std::nullopt;
+  MemberState state{std::move(*row), store.open_lots(member_id), store.open_holds(member_id)};
+  return state;
+}
+
+std::optional<TimePoint> lot_expiry(const LotRow& lot, const MemberRow& member,
+                                    const Program& program) {
+  std::optional<TimePoint> out = lot.expires_at;
+  auto deadline =
+      inactivity_deadline(program, member.last_activity_at.value_or(member.enrolled_at));
+  if (deadline && (!out || *deadline < *out)) out = deadline;
+  return out;
+}
+
+Totals compute_totals(const MemberState& state, const Program& program, TimePoint now) {
+  Totals t;
+  for (const auto& lot : state.lots) {
+    assert(lot.remaining >= 0 && lot.remaining <= lot.original && "lot out of range");
+    t.lots += lot.remaining;
+    auto expiry = lot_expiry(lot, state.row, program);
+    if (expiry && *expiry <= now) {
+      t.expired += lot.remaining;
+    } else if (lot.vests_at > now) {
+      t.pending += lot.remaining;
+    } else {
+      t.spendable += lot.remaining;
+    }
+  }
+  for (const auto& hold : state.holds) {
+    if (hold.state == HoldState::open && hold.expires_at > now) t.held += hold.points;
+  }
+  return t;
+}
+
+Points qualifying_points_at(Store& store, const Program& program, const std::string& member_id,
+                            TimePoint now) {
+  return store.qualifying_points(member_id, now - std::chrono::days{program.tier_window_days},
+                                 now);
+}
+
+std::size_t effective_tier(Store& store, const Program& program, const MemberRow& row,
+                           TimePoint now, Points* qualifying_out) {
+  Points q = qualifying_points_at(store, program, row.member_id, now);
+  if (qualifying_out != nullptr) *qualifying_out = q;
+  return evaluate_tier(program, program.tier_index(row.tier), row.tier_reached_at, q, now)
+      .tier_index;
+}
+
+namespace {
+
+std::vector<ExpiringPoints> next_expiring(const MemberState& state, const Program& program,
+                                          TimePoint now) {
+  std::map<date::sys_days, Points> by_day;
+  for (const auto& lot : state.lots) {
+    auto expiry = lot_expiry(lot, state.row, program);
+    if (!expiry || *expiry <= now) continue;
+    // Points expire at the end of the local day before the instant `expiry`.
+    Date day = local_date(*expiry - std::chrono::seconds{1}, program.zone);
+    by_day[date::sys_days{day}] += lot.remaining;
+  }
+  std::vector<ExpiringPoints> out;
+  for (const auto& [day, points] : by_day) {
+    if (out.size() >= static_cast<std::size_t>(max_expiring_dates)) break;
+    out.push_back(ExpiringPoints{Date{day}, points});
+  }
+  return out;
+}
+
+}  // namespace
+
+BalanceView balance_view(Store& store, const MemberState& state, const Program& program,
+                         TimePoint now) {
+  Totals t = compute_totals(state, program, now);
+  BalanceView v;
+  // Points past expiry are shown as gone even before the expiry run posts their entry.
+  v.balance = state.row.balance - t.expired;
+  v.pending = t.pending;
+  v.held = t.held;
+  v.debt = state.row.debt;
+  v.available = available(t, state.row.debt);
+  std::size_t tier = effective_tier(store, program, state.row, now, &v.qualifying_points);
+  v.tier = program.tiers[tier].name;
+  if (tier + 1 < program.tiers.size()) {
+    const auto& next = program.tiers[tier + 1];
+    v.next_tier = NextTier{next.name, std::max<Points>(0, next.threshold - v.qualifying_points)};
+  }
+  v.expiring = next_expiring(state, program, now);
+  return v;
+}
+
+MemberProfile member_profile(Store& store, const MemberState& state, const Program& program,
+                             TimePoint now) {
+  Totals t = compute_totals(state, program, now);
+  MemberProfile p;
+  p.member_id = state.row.member_id;
+  p.email = state.row.email;
+  p.phone = state.row.phone;
+  p.locale = state.row.locale;
+  p.marketing_opt_in = state.row.marketing_opt_in;
+  p.tier = program.tiers[effective_tier(store, program, state.row, now, nullptr)].name;
+  p.balance = state.row.balance - t.expired;
+  p.enrolled_at = state.row.enrolled_at;
+  return p;
+}
+
+}  // namespace encore

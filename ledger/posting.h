@@ -1,0 +1,72 @@
+// Internal to ledger/: the mechanics shared by every write operation — loading a member,
+// bringing it up to date (expiry, stale holds, tier), posting hash-chained entries, and drawing
+// points from lots. Rules per operation live in writer_*.cpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ledger/member_state.h"
+#include "ledger/program.h"
+#include "ledger/result.h"
+#include "ledger/store.h"
+
+namespace encore {
+
+class Posting {
+ public:
+  Posting(Store& store, const Program& program, TimePoint now, std::int64_t& last_id,
+          Sha256& last_hash)
+      : store_(store), program_(program), now_(now), last_id_(last_id), last_hash_(last_hash) {}
+
+  Store& store() { return store_; }
+  const Program& program() const { return program_; }
+  TimePoint now() const { return now_; }
+
+  // The member brought up to date as of now: stale holds closed, expired lots posted as
+  // `expire` entries, due tier changes recorded. not_found when unknown.
+  Result<MemberState> load(const std::string& member_id, const std::string& field);
+  void refresh(MemberState& state, TimePoint as_of);
+  void refresh_tier(MemberState& state, TimePoint as_of);
+
+  // Assigns id, recorded_at and hash; inserts; applies the points to the running balance.
+  const Entry& post(MemberState& state, Entry entry);
+
+  // Takes up to `points` from lots in the given order; returns the draws.
+  std::vector<LotDraw> draw(MemberState& state, Points points, const std::vector<LotRow*>& order);
+  // Spendable lots, soonest-expiring first then by id (SPEC 3).
+  std::vector<LotRow*> spendable_fifo(MemberState& state);
+  std::vector<LotRow*> pending_fifo(MemberState& state);
+  // Credits a new lot (debt is settled first from it). Returns the lot id.
+  std::int64_t credit_new_lot(MemberState& state, std::int64_t entry_id, Points points,
+                              TimePoint earned_at, TimePoint vests_at);
+  // Puts points back into an existing lot (restore), settling debt first.
+  void credit_existing_lot(MemberState& state, std::int64_t lot_id, Points points);
+
+  void save(const MemberState& state) { store_.update_member_state(state.row); }
+  BalanceView balance(const MemberState& state) {
+    return balance_view(store_, state, program_, now_);
+  }
+
+  std::vector<Entry>& posted() { return posted_; }
+
+ private:
+  void expire_lots(MemberState& state, TimePoint as_of);
+  void close_stale_holds(MemberState& state, TimePoint as_of);
+
+  Store& store_;
+  const Program& program_;
+  TimePoint now_;
+  std::int64_t& last_id_;
+  Sha256& last_hash_;
+  std::vector<Entry> posted_;
+};
+
+// A fresh entry for `member_id`; id, recorded_at and hash are set by Posting::post.
+Entry new_entry(const std::string& member_id, EntryKind kind, TimePoint occurred_at,
+                Points points = 0);
+
+// Checked addition for points (SPEC: additions that can overflow are checked).
+Points checked_add(Points a, Points b);
+
+}  // namespace encore

@@ -1,0 +1,795 @@
+// The SQLite implementation of Store. Statements are prepared once per connection and reused.
+#include <SQLiteCpp/Backup.h>
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include <charconv>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "ledger/migrations.h"
+#include "ledger/store.h"
+
+namespace encore {
+namespace {
+
+std::int64_t secs(TimePoint t) { return t.time_since_epoch().count(); }
+TimePoint from_secs(std::int64_t s) { return TimePoint{std::chrono::seconds{s}}; }
+
+// Binding helpers: std::optional maps to NULL.
+void put(SQLite::Statement& s, int i, const std::string& v) { s.bind(i, v); }
+void put(SQLite::Statement& s, int i, std::int64_t v) { s.bind(i, static_cast<int64_t>(v)); }
+void put(SQLite::Statement& s, int i, TimePoint v) { s.bind(i, static_cast<int64_t>(secs(v))); }
+void put(SQLite::Statement& s, int i, bool v) { s.bind(i, v ? 1 : 0); }
+template <class T>
+void put(SQLite::Statement& s, int i, const std::optional<T>& v) {
+  if (v) {
+    put(s, i, *v);
+  } else {
+    s.bind(i);
+  }
+}
+void bind_blob(SQLite::Statement& s, int i, const void* data, std::size_t size) {
+  s.bind(i, data, static_cast<int>(size));
+}
+
+std::optional<std::string> opt_text(const SQLite::Column& c) {
+  if (c.isNull()) return std::nullopt;
+  return c.getString();
+}
+std::optional<std::int64_t> opt_int(const SQLite::Column& c) {
+  if (c.isNull()) return std::nullopt;
+  return c.getInt64();
+}
+std::optional<TimePoint> opt_time(const SQLite::Column& c) {
+  if (c.isNull()) return std::nullopt;
+  return from_secs(c.getInt64());
+}
+std::string blob(const SQLite::Column& c) {
+  return std::string(static_cast<const char*>(c.getBlob()), static_cast<std::size_t>(c.getBytes()));
+}
+
+constexpr const char* kMemberColumns =
+    "member_id, email, phone, locale, marketing_opt_in, enrolled_at, erased_at, balance, debt, "
+    "tier, tier_reached_at, first_purchase_at, last_purchase_at, purchase_count, "
+    "last_activity_at";
+constexpr const char* kEntryColumns =
+    "id, member_id, kind, points, occurred_at, recorded_at, order_id, refund_id, hold_id, "
+    "promotion_id, reason, reward, ref_entry_id, actor, lots, hash";
+constexpr const char* kLotColumns =
+    "id, member_id, entry_id, original, remaining, earned_at, vests_at, expires_at, "
+    "program_version";
+constexpr const char* kOrderColumns =
+    "order_id, member_id, amount_minor, currency, occurred_at, store_id, base_points, "
+    "earned_points, bonus_points, bonus_promotion_id, earn_entry_id, earn_lot_id, "
+    "bonus_entry_id, bonus_lot_id, refunded_minor, reversed_due, base_reversed, bonus_reversed";
+constexpr const char* kHoldColumns =
+    "hold_id, member_id, points, order_id, state, created_at, expires_at, captured_points";
+
+MemberRow read_member(SQLite::Statement& s) {
+  MemberRow r;
+  r.member_id = s.getColumn(0).getString();
+  r.email = opt_text(s.getColumn(1));
+  r.phone = opt_text(s.getColumn(2));
+  r.locale = opt_text(s.getColumn(3));
+  r.marketing_opt_in = s.getColumn(4).getInt() != 0;
+  r.enrolled_at = from_secs(s.getColumn(5).getInt64());
+  r.erased_at = opt_time(s.getColumn(6));
+  r.balance = s.getColumn(7).getInt64();
+  r.debt = s.getColumn(8).getInt64();
+  r.tier = s.getColumn(9).getString();
+  r.tier_reached_at = from_secs(s.getColumn(10).getInt64());
+  r.first_purchase_at = opt_time(s.getColumn(11));
+  r.last_purchase_at = opt_time(s.getColumn(12));
+  r.purchase_count = s.getColumn(13).getInt64();
+  r.last_activity_at = opt_time(s.getColumn(14));
+  return r;
+}
+
+Entry read_entry(SQLite::Statement& s) {
+  Entry e;
+  e.id = s.getColumn(0).getInt64();
+  e.member_id = s.getColumn(1).getString();
+  auto kind = entry_kind_from(s.getColumn(2).getString());
+  if (!kind) throw std::runtime_error("entries.kind holds an unknown kind");
+  e.kind = *kind;
+  e.points = s.getColumn(3).getInt64();
+  e.occurred_at = from_secs(s.getColumn(4).getInt64());
+  e.recorded_at = from_secs(s.getColumn(5).getInt64());
+  e.order_id = opt_text(s.getColumn(6));
+  e.refund_id = opt_text(s.getColumn(7));
+  e.hold_id = opt_text(s.getColumn(8));
+  e.promotion_id = opt_text(s.getColumn(9));
+  e.reason = opt_text(s.getColumn(10));
+  e.reward = opt_text(s.getColumn(11));
+  e.ref_entry_id = opt_int(s.getColumn(12));
+  e.actor = s.getColumn(13).getString();
+  if (!s.getColumn(14).isNull()) e.lots = decode_lots(s.getColumn(14).getString());
+  auto h = blob(s.getColumn(15));
+  if (h.size() != e.hash.size()) throw std::runtime_error("entries.hash is not 32 bytes");
+  std::copy(h.begin(), h.end(), e.hash.begin());
+  return e;
+}
+
+LotRow read_lot(SQLite::Statement& s) {
+  LotRow r;
+  r.id = s.getColumn(0).getInt64();
+  r.member_id = s.getColumn(1).getString();
+  r.entry_id = s.getColumn(2).getInt64();
+  r.original = s.getColumn(3).getInt64();
+  r.remaining = s.getColumn(4).getInt64();
+  r.earned_at = from_secs(s.getColumn(5).getInt64());
+  r.vests_at = from_secs(s.getColumn(6).getInt64());
+  r.expires_at = opt_time(s.getColumn(7));
+  r.program_version = s.getColumn(8).getString();
+  return r;
+}
+
+OrderRow read_order(SQLite::Statement& s) {
+  OrderRow r;
+  r.order_id = s.getColumn(0).getString();
+  r.member_id = s.getColumn(1).getString();
+  r.amount_minor = s.getColumn(2).getInt64();
+  r.currency = s.getColumn(3).getString();
+  r.occurred_at = from_secs(s.getColumn(4).getInt64());
+  r.store_id = opt_text(s.getColumn(5));
+  r.base_points = s.getColumn(6).getInt64();
+  r.earned_points = s.getColumn(7).getInt64();
+  r.bonus_points = s.getColumn(8).getInt64();
+  r.bonus_promotion_id = opt_text(s.getColumn(9));
+  r.earn_entry_id = opt_int(s.getColumn(10));
+  r.earn_lot_id = opt_int(s.getColumn(11));
+  r.bonus_entry_id = opt_int(s.getColumn(12));
+  r.bonus_lot_id = opt_int(s.getColumn(13));
+  r.refunded_minor = s.getColumn(14).getInt64();
+  r.reversed_due = s.getColumn(15).getInt64();
+  r.base_reversed = s.getColumn(16).getInt64();
+  r.bonus_reversed = s.getColumn(17).getInt64();
+  return r;
+}
+
+HoldState hold_state_from(const std::string& s) {
+  if (s == "open") return HoldState::open;
+  if (s == "captured") return HoldState::captured;
+  if (s == "released") return HoldState::released;
+  if (s == "expired") return HoldState::expired;
+  throw std::runtime_error("holds.state holds an unknown state");
+}
+
+HoldView read_hold(SQLite::Statement& s) {
+  HoldView h;
+  h.hold_id = s.getColumn(0).getString();
+  h.member_id = s.getColumn(1).getString();
+  h.points = s.getColumn(2).getInt64();
+  h.order_id = opt_text(s.getColumn(3));
+  h.state = hold_state_from(s.getColumn(4).getString());
+  h.created_at = from_secs(s.getColumn(5).getInt64());
+  h.expires_at = from_secs(s.getColumn(6).getInt64());
+  h.captured_points = s.getColumn(7).getInt64();
+  return h;
+}
+
+void apply_pragmas(SQLite::Database& db, OpenMode mode) {
+  db.exec("PRAGMA busy_timeout = 5000");
+  db.exec("PRAGMA foreign_keys = OFF");
+  db.exec("PRAGMA cache_size = -65536");  // 64 MiB
+  db.exec("PRAGMA mmap_size = 268435456");
+  db.exec("PRAGMA temp_store = MEMORY");
+  if (mode == OpenMode::read_write) {
+    db.exec("PRAGMA journal_mode = WAL");
+    // FULL: the WAL is fsync'd at every commit, so an acknowledged write survives power loss.
+    db.exec("PRAGMA synchronous = FULL");
+  }
+}
+
+void migrate(SQLite::Database& db) {
+  int current = db.execAndGet("PRAGMA user_version").getInt();
+  for (const auto& m : migrations()) {
+    if (m.version <= current) continue;
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    db.exec(m.sql);
+    db.exec("PRAGMA user_version = " + std::to_string(m.version));
+    tx.commit();
+  }
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const std::string& path, OpenMode mode)
+      : db_(path, mode == OpenMode::read_write
+                      ? SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX
+                      : SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX) {
+    apply_pragmas(db_, mode);
+    if (mode == OpenMode::read_write) migrate(db_);
+  }
+
+  void begin_write() override { db_.exec("BEGIN IMMEDIATE"); }
+  void commit() override { db_.exec("COMMIT"); }
+  void rollback() override {
+    if (!sqlite3_get_autocommit(db_.getHandle())) db_.exec("ROLLBACK");
+  }
+  void savepoint() override { db_.exec("SAVEPOINT op"); }
+  void release_savepoint() override { db_.exec("RELEASE op"); }
+  void rollback_to_savepoint() override { db_.exec("ROLLBACK TO op; RELEASE op"); }
+  void begin_read() override { db_.exec("BEGIN"); }
+  void end_read() override {
+    if (!sqlite3_get_autocommit(db_.getHandle())) db_.exec("COMMIT");
+  }
+
+  std::optional<MemberRow> member(const std::string& member_id) override {
+    auto& s = stmt(sql_member_);
+    put(s, 1, member_id);
+    if (!s.executeStep()) return std::nullopt;
+    return read_member(s);
+  }
+
+  void insert_member(const MemberRow& r) override {
+    auto& s = stmt(sql_insert_member_);
+    put(s, 1, r.member_id);
+    put(s, 2, r.email);
+    put(s, 3, r.phone);
+    put(s, 4, r.locale);
+    put(s, 5, r.marketing_opt_in);
+    put(s, 6, r.enrolled_at);
+    put(s, 7, r.tier);
+    put(s, 8, r.tier_reached_at);
+    s.exec();
+  }
+
+  void update_member_state(const MemberRow& r) override {
+    auto& s = stmt(sql_update_member_state_);
+    put(s, 1, r.balance);
+    put(s, 2, r.debt);
+    put(s, 3, r.tier);
+    put(s, 4, r.tier_reached_at);
+    put(s, 5, r.first_purchase_at);
+    put(s, 6, r.last_purchase_at);
+    put(s, 7, r.purchase_count);
+    put(s, 8, r.last_activity_at);
+    put(s, 9, r.member_id);
+    s.exec();
+  }
+
+  void update_member_contact(const MemberRow& r) override {
+    auto& s = stmt(sql_update_member_contact_);
+    put(s, 1, r.email);
+    put(s, 2, r.phone);
+    put(s, 3, r.locale);
+    put(s, 4, r.marketing_opt_in);
+    put(s, 5, r.erased_at);
+    put(s, 6, r.member_id);
+    s.exec();
+  }
+
+  std::vector<LotRow> open_lots(const std::string& member_id) override {
+    auto& s = stmt(sql_open_lots_);
+    put(s, 1, member_id);
+    std::vector<LotRow> out;
+    while (s.executeStep()) out.push_back(read_lot(s));
+    return out;
+  }
+
+  std::optional<LotRow> lot(std::int64_t lot_id) override {
+    auto& s = stmt(sql_lot_);
+    put(s, 1, lot_id);
+    if (!s.executeStep()) return std::nullopt;
+    return read_lot(s);
+  }
+
+  std::int64_t insert_lot(const LotRow& r) override {
+    auto& s = stmt(sql_insert_lot_);
+    put(s, 1, r.member_id);
+    put(s, 2, r.entry_id);
+    put(s, 3, r.original);
+    put(s, 4, r.remaining);
+    put(s, 5, r.earned_at);
+    put(s, 6, r.vests_at);
+    put(s, 7, r.expires_at);
+    put(s, 8, r.program_version);
+    s.exec();
+    return db_.getLastInsertRowid();
+  }
+
+  void set_lot_remaining(std::int64_t lot_id, Points remaining) override {
+    auto& s = stmt(sql_set_lot_remaining_);
+    put(s, 1, remaining);
+    put(s, 2, lot_id);
+    s.exec();
+  }
+
+  std::optional<std::pair<std::int64_t, Sha256>> last_entry() override {
+    auto& s = stmt(sql_last_entry_);
+    if (!s.executeStep()) return std::nullopt;
+    Sha256 h{};
+    auto b = blob(s.getColumn(1));
+    if (b.size() != h.size()) throw std::runtime_error("entries.hash is not 32 bytes");
+    std::copy(b.begin(), b.end(), h.begin());
+    return std::make_pair(s.getColumn(0).getInt64(), h);
+  }
+
+  void insert_entry(const Entry& e) override {
+    auto& s = stmt(sql_insert_entry_);
+    put(s, 1, e.id);
+    put(s, 2, e.member_id);
+    s.bind(3, std::string(to_string(e.kind)));
+    put(s, 4, e.points);
+    put(s, 5, e.occurred_at);
+    put(s, 6, e.recorded_at);
+    put(s, 7, e.order_id);
+    put(s, 8, e.refund_id);
+    put(s, 9, e.hold_id);
+    put(s, 10, e.promotion_id);
+    put(s, 11, e.reason);
+    put(s, 12, e.reward);
+    put(s, 13, e.ref_entry_id);
+    put(s, 14, e.actor);
+    if (e.lots.empty()) {
+      s.bind(15);
+    } else {
+      s.bind(15, encode_lots(e.lots));
+    }
+    bind_blob(s, 16, e.hash.data(), e.hash.size());
+    s.exec();
+  }
+
+  std::optional<Entry> entry(std::int64_t id) override {
+    auto& s = stmt(sql_entry_);
+    put(s, 1, id);
+    if (!s.executeStep()) return std::nullopt;
+    return read_entry(s);
+  }
+
+  std::vector<Entry> member_entries(const std::string& member_id,
+                                    std::optional<std::int64_t> before_id,
+                                    std::size_t limit) override {
+    auto& s = stmt(sql_member_entries_);
+    put(s, 1, member_id);
+    put(s, 2, before_id.value_or(INT64_MAX));
+    put(s, 3, static_cast<std::int64_t>(limit));
+    std::vector<Entry> out;
+    while (s.executeStep()) out.push_back(read_entry(s));
+    return out;
+  }
+
+  void scan_entries(const std::function<bool(const Entry&)>& visit) override {
+    SQLite::Statement s(db_, std::string("SELECT ") + kEntryColumns + " FROM entries ORDER BY id");
+    while (s.executeStep()) {
+      if (!visit(read_entry(s))) return;
+    }
+  }
+
+  std::optional<OrderRow> order(const std::string& order_id) override {
+    auto& s = stmt(sql_order_);
+    put(s, 1, order_id);
+    if (!s.executeStep()) return std::nullopt;
+    return read_order(s);
+  }
+
+  void insert_order(const OrderRow& r) override {
+    auto& s = stmt(sql_insert_order_);
+    bind_order(s, r);
+    s.exec();
+  }
+
+  void update_order(const OrderRow& r) override {
+    auto& s = stmt(sql_update_order_);
+    bind_order(s, r);
+    s.exec();
+  }
+
+  std::int64_t count_orders(const std::string& member_id, TimePoint from, TimePoint to) override {
+    auto& s = stmt(sql_count_orders_);
+    put(s, 1, member_id);
+    put(s, 2, from);
+    put(s, 3, to);
+    s.executeStep();
+    return s.getColumn(0).getInt64();
+  }
+
+  Points qualifying_points(const std::string& member_id, TimePoint from_exclusive,
+                           TimePoint to_inclusive) override {
+    auto& s = stmt(sql_qualifying_);
+    put(s, 1, member_id);
+    put(s, 2, from_exclusive);
+    put(s, 3, to_inclusive);
+    s.executeStep();
+    return s.getColumn(0).getInt64();
+  }
+
+  std::optional<RefundRow> refund(const std::string& refund_id) override {
+    auto& s = stmt(sql_refund_);
+    put(s, 1, refund_id);
+    if (!s.executeStep()) return std::nullopt;
+    return RefundRow{s.getColumn(0).getString(), s.getColumn(1).getString(),
+                     s.getColumn(2).getInt64(), s.getColumn(3).getInt64(),
+                     from_secs(s.getColumn(4).getInt64())};
+  }
+
+  void insert_refund(const RefundRow& r) override {
+    auto& s = stmt(sql_insert_refund_);
+    put(s, 1, r.refund_id);
+    put(s, 2, r.order_id);
+    put(s, 3, r.amount_minor);
+    put(s, 4, r.points_reversed);
+    put(s, 5, r.created_at);
+    s.exec();
+  }
+
+  std::optional<HoldView> hold(const std::string& hold_id) override {
+    auto& s = stmt(sql_hold_);
+    put(s, 1, hold_id);
+    if (!s.executeStep()) return std::nullopt;
+    return read_hold(s);
+  }
+
+  std::vector<HoldView> open_holds(const std::string& member_id) override {
+    auto& s = stmt(sql_open_holds_);
+    put(s, 1, member_id);
+    std::vector<HoldView> out;
+    while (s.executeStep()) out.push_back(read_hold(s));
+    return out;
+  }
+
+  void insert_hold(const HoldView& h) override {
+    auto& s = stmt(sql_insert_hold_);
+    put(s, 1, h.hold_id);
+    put(s, 2, h.member_id);
+    put(s, 3, h.points);
+    put(s, 4, h.order_id);
+    s.bind(5, std::string(to_string(h.state)));
+    put(s, 6, h.created_at);
+    put(s, 7, h.expires_at);
+    s.exec();
+  }
+
+  void close_hold(const std::string& hold_id, HoldState state, TimePoint closed_at,
+                  Points captured_points, std::optional<std::int64_t> entry_id) override {
+    auto& s = stmt(sql_close_hold_);
+    s.bind(1, std::string(to_string(state)));
+    put(s, 2, closed_at);
+    put(s, 3, captured_points);
+    put(s, 4, entry_id);
+    put(s, 5, hold_id);
+    s.exec();
+  }
+
+  bool promotion_awarded(const std::string& member_id, const std::string& promotion_id) override {
+    auto& s = stmt(sql_award_);
+    put(s, 1, member_id);
+    put(s, 2, promotion_id);
+    return s.executeStep();
+  }
+
+  void insert_promotion_award(const std::string& member_id, const std::string& promotion_id,
+                              const std::string& order_id, std::int64_t entry_id) override {
+    auto& s = stmt(sql_insert_award_);
+    put(s, 1, member_id);
+    put(s, 2, promotion_id);
+    put(s, 3, order_id);
+    put(s, 4, entry_id);
+    s.exec();
+  }
+
+  std::optional<std::int64_t> reversal_of(std::int64_t entry_id) override {
+    auto& s = stmt(sql_reversal_);
+    put(s, 1, entry_id);
+    if (!s.executeStep()) return std::nullopt;
+    return s.getColumn(0).getInt64();
+  }
+
+  void insert_reversal(std::int64_t entry_id, std::int64_t reversal_entry_id) override {
+    auto& s = stmt(sql_insert_reversal_);
+    put(s, 1, entry_id);
+    put(s, 2, reversal_entry_id);
+    s.exec();
+  }
+
+  void insert_tier_change(const std::string& member_id, const TierChange& c) override {
+    auto& s = stmt(sql_insert_tier_change_);
+    put(s, 1, member_id);
+    put(s, 2, c.from_tier);
+    put(s, 3, c.to_tier);
+    put(s, 4, c.changed_at);
+    put(s, 5, c.qualifying_points);
+    put(s, 6, c.reason);
+    s.exec();
+  }
+
+  std::vector<TierChange> tier_changes(const std::string& member_id) override {
+    auto& s = stmt(sql_tier_changes_);
+    put(s, 1, member_id);
+    std::vector<TierChange> out;
+    while (s.executeStep()) {
+      out.push_back(TierChange{opt_text(s.getColumn(0)), s.getColumn(1).getString(),
+                               from_secs(s.getColumn(2).getInt64()), s.getColumn(3).getInt64(),
+                               s.getColumn(4).getString()});
+    }
+    return out;
+  }
+
+  std::vector<std::string> members_with_expired_lots(TimePoint as_of) override {
+    return member_list(sql_members_expired_lots_, as_of);
+  }
+  std::vector<std::string> members_inactive_since(TimePoint active_before) override {
+    return member_list(sql_members_inactive_, active_before);
+  }
+  std::vector<std::string> all_member_ids() override {
+    auto& s = stmt(sql_all_members_);
+    std::vector<std::string> out;
+    while (s.executeStep()) out.push_back(s.getColumn(0).getString());
+    return out;
+  }
+  std::vector<std::string> members_with_stale_holds(TimePoint as_of) override {
+    return member_list(sql_members_stale_holds_, as_of);
+  }
+
+  std::optional<ApiKeyRow> api_key(const std::string& name) override {
+    auto& s = stmt(sql_api_key_);
+    put(s, 1, name);
+    if (!s.executeStep()) return std::nullopt;
+    return read_api_key(s);
+  }
+
+  std::vector<ApiKeyRow> api_keys() override {
+    auto& s = stmt(sql_api_keys_);
+    std::vector<ApiKeyRow> out;
+    while (s.executeStep()) out.push_back(read_api_key(s));
+    return out;
+  }
+
+  void insert_api_key(const ApiKeyRow& r) override {
+    auto& s = stmt(sql_insert_api_key_);
+    put(s, 1, r.name);
+    put(s, 2, r.role);
+    bind_blob(s, 3, r.key_hash.data(), r.key_hash.size());
+    put(s, 4, r.created_at);
+    s.exec();
+  }
+
+  bool revoke_api_key(const std::string& name, TimePoint at) override {
+    auto& s = stmt(sql_revoke_api_key_);
+    put(s, 1, at);
+    put(s, 2, name);
+    return s.exec() == 1;
+  }
+
+  std::optional<IdempotencyRecord> idempotency(const std::string& key_name,
+                                               const std::string& idem_key) override {
+    auto& s = stmt(sql_idempotency_);
+    put(s, 1, key_name);
+    put(s, 2, idem_key);
+    if (!s.executeStep()) return std::nullopt;
+    return IdempotencyRecord{key_name,           idem_key,
+                             blob(s.getColumn(0)), s.getColumn(1).getInt(),
+                             s.getColumn(2).getString(), from_secs(s.getColumn(3).getInt64())};
+  }
+
+  void insert_idempotency(const IdempotencyRecord& r) override {
+    auto& s = stmt(sql_insert_idempotency_);
+    put(s, 1, r.key_name);
+    put(s, 2, r.idem_key);
+    bind_blob(s, 3, r.request_hash.data(), r.request_hash.size());
+    put(s, 4, static_cast<std::int64_t>(r.status));
+    put(s, 5, r.body);
+    put(s, 6, r.created_at);
+    s.exec();
+  }
+
+  std::int64_t purge_idempotency(TimePoint older_than) override {
+    auto& s = stmt(sql_purge_idempotency_);
+    put(s, 1, older_than);
+    return s.exec();
+  }
+
+  std::vector<StoredMemberTotals> member_totals() override {
+    SQLite::Statement s(db_,
+                        "SELECT m.member_id, m.balance, m.debt, "
+                        "(SELECT COALESCE(SUM(remaining), 0) FROM lots l "
+                        " WHERE l.member_id = m.member_id AND l.remaining > 0) "
+                        "FROM members m ORDER BY m.member_id");
+    std::vector<StoredMemberTotals> out;
+    while (s.executeStep()) {
+      out.push_back(StoredMemberTotals{s.getColumn(0).getString(), s.getColumn(1).getInt64(),
+                                       s.getColumn(2).getInt64(), s.getColumn(3).getInt64()});
+    }
+    return out;
+  }
+
+  std::string integrity_check() override {
+    return db_.execAndGet("PRAGMA integrity_check").getString();
+  }
+
+  void backup_to(const std::string& path) override {
+    SQLite::Database dest(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    SQLite::Backup backup(dest, db_);
+    backup.executeStep(-1);  // one step: a consistent snapshot of the source
+  }
+
+ private:
+  // A reusable prepared statement, reset and unbound before each use.
+  SQLite::Statement& stmt(const std::string& sql) {
+    auto it = cache_.find(&sql);
+    if (it == cache_.end()) {
+      it = cache_.emplace(&sql, std::make_unique<SQLite::Statement>(db_, sql)).first;
+    }
+    auto& s = *it->second;
+    s.reset();
+    s.clearBindings();
+    return s;
+  }
+
+  std::vector<std::string> member_list(const std::string& sql, TimePoint t) {
+    auto& s = stmt(sql);
+    put(s, 1, t);
+    std::vector<std::string> out;
+    while (s.executeStep()) out.push_back(s.getColumn(0).getString());
+    return out;
+  }
+
+  static ApiKeyRow read_api_key(SQLite::Statement& s) {
+    return ApiKeyRow{s.getColumn(0).getString(), s.getColumn(1).getString(), blob(s.getColumn(2)),
+                     from_secs(s.getColumn(3).getInt64()), opt_time(s.getColumn(4))};
+  }
+
+  static void bind_order(SQLite::Statement& s, const OrderRow& r) {
+    put(s, 1, r.order_id);
+    put(s, 2, r.member_id);
+    put(s, 3, r.amount_minor);
+    put(s, 4, r.currency);
+    put(s, 5, r.occurred_at);
+    put(s, 6, r.store_id);
+    put(s, 7, r.base_points);
+    put(s, 8, r.earned_points);
+    put(s, 9, r.bonus_points);
+    put(s, 10, r.bonus_promotion_id);
+    put(s, 11, r.earn_entry_id);
+    put(s, 12, r.earn_lot_id);
+    put(s, 13, r.bonus_entry_id);
+    put(s, 14, r.bonus_lot_id);
+    put(s, 15, r.refunded_minor);
+    put(s, 16, r.reversed_due);
+    put(s, 17, r.base_reversed);
+    put(s, 18, r.bonus_reversed);
+  }
+
+  SQLite::Database db_;
+  std::unordered_map<const std::string*, std::unique_ptr<SQLite::Statement>> cache_;
+
+  const std::string sql_member_ =
+      std::string("SELECT ") + kMemberColumns + " FROM members WHERE member_id = ?";
+  const std::string sql_insert_member_ =
+      "INSERT INTO members (member_id, email, phone, locale, marketing_opt_in, enrolled_at, tier, "
+      "tier_reached_at) VALUES (?,?,?,?,?,?,?,?)";
+  const std::string sql_update_member_state_ =
+      "UPDATE members SET balance=?, debt=?, tier=?, tier_reached_at=?, first_purchase_at=?, "
+      "last_purchase_at=?, purchase_count=?, last_activity_at=? WHERE member_id=?";
+  const std::string sql_update_member_contact_ =
+      "UPDATE members SET email=?, phone=?, locale=?, marketing_opt_in=?, erased_at=? "
+      "WHERE member_id=?";
+  const std::string sql_open_lots_ = std::string("SELECT ") + kLotColumns +
+                                     " FROM lots WHERE member_id = ? AND remaining > 0 ORDER BY id";
+  const std::string sql_lot_ = std::string("SELECT ") + kLotColumns + " FROM lots WHERE id = ?";
+  const std::string sql_insert_lot_ =
+      "INSERT INTO lots (member_id, entry_id, original, remaining, earned_at, vests_at, "
+      "expires_at, program_version) VALUES (?,?,?,?,?,?,?,?)";
+  const std::string sql_set_lot_remaining_ = "UPDATE lots SET remaining = ? WHERE id = ?";
+  const std::string sql_last_entry_ = "SELECT id, hash FROM entries ORDER BY id DESC LIMIT 1";
+  const std::string sql_insert_entry_ =
+      std::string("INSERT INTO entries (") + kEntryColumns +
+      ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  const std::string sql_entry_ =
+      std::string("SELECT ") + kEntryColumns + " FROM entries WHERE id = ?";
+  const std::string sql_member_entries_ = std::string("SELECT ") + kEntryColumns +
+                                          " FROM entries WHERE member_id = ? AND id < ? "
+                                          "ORDER BY id DESC LIMIT ?";
+  const std::string sql_order_ =
+      std::string("SELECT ") + kOrderColumns + " FROM orders WHERE order_id = ?";
+  const std::string sql_insert_order_ = std::string("INSERT INTO orders (") + kOrderColumns +
+                                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  const std::string sql_update_order_ = std::string("REPLACE INTO orders (") + kOrderColumns +
+                                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  const std::string sql_count_orders_ =
+      "SELECT COUNT(*) FROM orders WHERE member_id = ? AND occurred_at >= ? AND occurred_at <= ?";
+  const std::string sql_qualifying_ =
+      "SELECT COALESCE(SUM(base_points - base_reversed), 0) FROM orders "
+      "WHERE member_id = ? AND occurred_at > ? AND occurred_at <= ?";
+  const std::string sql_refund_ =
+      "SELECT refund_id, order_id, amount_minor, points_reversed, created_at FROM refunds "
+      "WHERE refund_id = ?";
+  const std::string sql_insert_refund_ =
+      "INSERT INTO refunds (refund_id, order_id, amount_minor, points_reversed, created_at) "
+      "VALUES (?,?,?,?,?)";
+  const std::string sql_hold_ =
+      std::string("SELECT ") + kHoldColumns + " FROM holds WHERE hold_id = ?";
+  const std::string sql_open_holds_ = std::string("SELECT ") + kHoldColumns +
+                                      " FROM holds WHERE member_id = ? AND state = 'open'";
+  const std::string sql_insert_hold_ =
+      "INSERT INTO holds (hold_id, member_id, points, order_id, state, created_at, expires_at) "
+      "VALUES (?,?,?,?,?,?,?)";
+  const std::string sql_close_hold_ =
+      "UPDATE holds SET state=?, closed_at=?, captured_points=?, entry_id=? WHERE hold_id=?";
+  const std::string sql_award_ =
+      "SELECT 1 FROM promotion_awards WHERE member_id = ? AND promotion_id = ?";
+  const std::string sql_insert_award_ =
+      "INSERT INTO promotion_awards (member_id, promotion_id, order_id, entry_id) VALUES "
+      "(?,?,?,?)";
+  const std::string sql_reversal_ = "SELECT reversal_entry_id FROM reversals WHERE entry_id = ?";
+  const std::string sql_insert_reversal_ =
+      "INSERT INTO reversals (entry_id, reversal_entry_id) VALUES (?,?)";
+  const std::string sql_insert_tier_change_ =
+      "INSERT INTO tier_changes (member_id, from_tier, to_tier, changed_at, qualifying_points, "
+      "reason) VALUES (?,?,?,?,?,?)";
+  const std::string sql_tier_changes_ =
+      "SELECT from_tier, to_tier, changed_at, qualifying_points, reason FROM tier_changes "
+      "WHERE member_id = ? ORDER BY id";
+  const std::string sql_members_expired_lots_ =
+      "SELECT DISTINCT member_id FROM lots WHERE remaining > 0 AND expires_at IS NOT NULL "
+      "AND expires_at <= ? ORDER BY member_id";
+  const std::string sql_members_inactive_ =
+      "SELECT m.member_id FROM members m WHERE m.last_activity_at <= ? AND EXISTS "
+      "(SELECT 1 FROM lots l WHERE l.member_id = m.member_id AND l.remaining > 0) "
+      "ORDER BY m.member_id";
+  const std::string sql_members_stale_holds_ =
+      "SELECT DISTINCT member_id FROM holds WHERE state = 'open' AND expires_at <= ? "
+      "ORDER BY member_id";
+  const std::string sql_all_members_ = "SELECT member_id FROM members ORDER BY member_id";
+  const std::string sql_api_key_ =
+      "SELECT name, role, key_hash, created_at, revoked_at FROM api_keys WHERE name = ?";
+  const std::string sql_api_keys_ =
+      "SELECT name, role, key_hash, created_at, revoked_at FROM api_keys ORDER BY name";
+  const std::string sql_insert_api_key_ =
+      "INSERT INTO api_keys (name, role, key_hash, created_at) VALUES (?,?,?,?)";
+  const std::string sql_revoke_api_key_ =
+      "UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL";
+  const std::string sql_idempotency_ =
+      "SELECT request_hash, status, body, created_at FROM idempotency "
+      "WHERE key_name = ? AND idem_key = ?";
+  const std::string sql_insert_idempotency_ =
+      "INSERT INTO idempotency (key_name, idem_key, request_hash, status, body, created_at) "
+      "VALUES (?,?,?,?,?,?)";
+  const std::string sql_purge_idempotency_ = "DELETE FROM idempotency WHERE created_at < ?";
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, OpenMode mode) {
+  return std::make_unique<SqliteStore>(path, mode);
+}
+
+int sqlite_schema_version(const std::string& path) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  return db.execAndGet("PRAGMA user_version").getInt();
+}
+
+int latest_schema_version() { return migrations().empty() ? 0 : migrations().back().version; }
+
+std::string encode_lots(const std::vector<LotDraw>& lots) {
+  std::string out;
+  for (const auto& d : lots) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(d.lot_id);
+    out += ':';
+    out += std::to_string(d.points);
+  }
+  return out;
+}
+
+std::vector<LotDraw> decode_lots(std::string_view text) {
+  std::vector<LotDraw> out;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto item = text.substr(0, comma);
+    auto colon = item.find(':');
+    if (colon == std::string_view::npos) throw std::runtime_error("bad lots encoding");
+    LotDraw d;
+    auto a = std::from_chars(item.data(), item.data() + colon, d.lot_id);
+    auto b = std::from_chars(item.data() + colon + 1, item.data() + item.size(), d.points);
+    if (a.ec != std::errc{} || b.ec != std::errc{}) throw std::runtime_error("bad lots encoding");
+    out.push_back(d);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+}  // namespace encore

@@ -1,0 +1,202 @@
+// Persistence for the ledger. The store is the only code that speaks SQL; rules live in
+// posting.cpp. `Store` is an interface so another backend (PostgreSQL) can serve larger
+// deployments later; `open_sqlite_store` is the embedded default.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/types.h"
+
+namespace encore {
+
+struct MemberRow {
+  std::string member_id;
+  std::optional<std::string> email;
+  std::optional<std::string> phone;
+  std::optional<std::string> locale;
+  bool marketing_opt_in = false;
+  TimePoint enrolled_at{};
+  std::optional<TimePoint> erased_at;
+  Points balance = 0;
+  Points debt = 0;
+  std::string tier;
+  TimePoint tier_reached_at{};
+  std::optional<TimePoint> first_purchase_at;
+  std::optional<TimePoint> last_purchase_at;
+  std::int64_t purchase_count = 0;
+  std::optional<TimePoint> last_activity_at;
+};
+
+struct LotRow {
+  std::int64_t id = 0;
+  std::string member_id;
+  std::int64_t entry_id = 0;
+  Points original = 0;
+  Points remaining = 0;
+  TimePoint earned_at{};
+  TimePoint vests_at{};
+  std::optional<TimePoint> expires_at;
+  std::string program_version;
+};
+
+struct OrderRow {
+  std::string order_id;
+  std::string member_id;
+  std::int64_t amount_minor = 0;
+  std::string currency;
+  TimePoint occurred_at{};
+  std::optional<std::string> store_id;
+  Points base_points = 0;
+  Points earned_points = 0;
+  Points bonus_points = 0;
+  std::optional<std::string> bonus_promotion_id;
+  std::optional<std::int64_t> earn_entry_id;
+  std::optional<std::int64_t> earn_lot_id;
+  std::optional<std::int64_t> bonus_entry_id;
+  std::optional<std::int64_t> bonus_lot_id;
+  std::int64_t refunded_minor = 0;
+  Points reversed_due = 0;
+  Points base_reversed = 0;
+  Points bonus_reversed = 0;
+};
+
+struct RefundRow {
+  std::string refund_id;
+  std::string order_id;
+  std::int64_t amount_minor = 0;
+  Points points_reversed = 0;
+  TimePoint created_at{};
+};
+
+struct ApiKeyRow {
+  std::string name;
+  std::string role;
+  std::string key_hash;  // 32 raw bytes
+  TimePoint created_at{};
+  std::optional<TimePoint> revoked_at;
+};
+
+struct IdempotencyRecord {
+  std::string key_name;
+  std::string idem_key;
+  std::string request_hash;  // 32 raw bytes
+  int status = 0;
+  std::string body;
+  TimePoint created_at{};
+};
+
+// Totals for verify: recomputed from entries, compared with the stored member state.
+struct StoredMemberTotals {
+  std::string member_id;
+  Points balance = 0;
+  Points debt = 0;
+  Points lots_remaining = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Transactions. begin_write takes the write lock at once (BEGIN IMMEDIATE).
+  virtual void begin_write() = 0;
+  virtual void commit() = 0;
+  virtual void rollback() = 0;
+  virtual void savepoint() = 0;
+  virtual void release_savepoint() = 0;
+  virtual void rollback_to_savepoint() = 0;
+  virtual void begin_read() = 0;  // a consistent snapshot for multi-query reads
+  virtual void end_read() = 0;
+
+  virtual std::optional<MemberRow> member(const std::string& member_id) = 0;
+  virtual void insert_member(const MemberRow& row) = 0;
+  virtual void update_member_state(const MemberRow& row) = 0;
+  virtual void update_member_contact(const MemberRow& row) = 0;
+
+  virtual std::vector<LotRow> open_lots(const std::string& member_id) = 0;
+  virtual std::optional<LotRow> lot(std::int64_t lot_id) = 0;
+  virtual std::int64_t insert_lot(const LotRow& row) = 0;  // returns the new id
+  virtual void set_lot_remaining(std::int64_t lot_id, Points remaining) = 0;
+
+  virtual std::optional<std::pair<std::int64_t, Sha256>> last_entry() = 0;
+  virtual void insert_entry(const Entry& entry) = 0;
+  virtual std::optional<Entry> entry(std::int64_t id) = 0;
+  // Newest first, ids strictly below `before_id` (when given).
+  virtual std::vector<Entry> member_entries(const std::string& member_id,
+                                            std::optional<std::int64_t> before_id,
+                                            std::size_t limit) = 0;
+  // Every entry in id order, for verify and export. Returning false stops the scan.
+  virtual void scan_entries(const std::function<bool(const Entry&)>& visit) = 0;
+
+  virtual std::optional<OrderRow> order(const std::string& order_id) = 0;
+  virtual void insert_order(const OrderRow& row) = 0;
+  virtual void update_order(const OrderRow& row) = 0;
+  virtual std::int64_t count_orders(const std::string& member_id, TimePoint from_inclusive,
+                                    TimePoint to_inclusive) = 0;
+  // Sum of (base_points - base_reversed) for orders with occurred_at in (from, to].
+  virtual Points qualifying_points(const std::string& member_id, TimePoint from_exclusive,
+                                   TimePoint to_inclusive) = 0;
+
+  virtual std::optional<RefundRow> refund(const std::string& refund_id) = 0;
+  virtual void insert_refund(const RefundRow& row) = 0;
+
+  virtual std::optional<HoldView> hold(const std::string& hold_id) = 0;
+  virtual std::vector<HoldView> open_holds(const std::string& member_id) = 0;
+  virtual void insert_hold(const HoldView& hold) = 0;
+  virtual void close_hold(const std::string& hold_id, HoldState state, TimePoint closed_at,
+                          Points captured_points, std::optional<std::int64_t> entry_id) = 0;
+
+  virtual bool promotion_awarded(const std::string& member_id,
+                                 const std::string& promotion_id) = 0;
+  virtual void insert_promotion_award(const std::string& member_id,
+                                      const std::string& promotion_id,
+                                      const std::string& order_id, std::int64_t entry_id) = 0;
+
+  virtual std::optional<std::int64_t> reversal_of(std::int64_t entry_id) = 0;
+  virtual void insert_reversal(std::int64_t entry_id, std::int64_t reversal_entry_id) = 0;
+
+  virtual void insert_tier_change(const std::string& member_id, const TierChange& change) = 0;
+  virtual std::vector<TierChange> tier_changes(const std::string& member_id) = 0;
+
+  // Members holding open lots that expired at or before `as_of` (fixed_term policy).
+  virtual std::vector<std::string> members_with_expired_lots(TimePoint as_of) = 0;
+  // Members with open lots whose last activity is at or before `active_before` (inactivity).
+  virtual std::vector<std::string> members_inactive_since(TimePoint active_before) = 0;
+  virtual std::vector<std::string> all_member_ids() = 0;
+  // Members with open holds past their expiry.
+  virtual std::vector<std::string> members_with_stale_holds(TimePoint as_of) = 0;
+
+  virtual std::optional<ApiKeyRow> api_key(const std::string& name) = 0;
+  virtual std::vector<ApiKeyRow> api_keys() = 0;
+  virtual void insert_api_key(const ApiKeyRow& row) = 0;
+  virtual bool revoke_api_key(const std::string& name, TimePoint at) = 0;
+
+  virtual std::optional<IdempotencyRecord> idempotency(const std::string& key_name,
+                                                       const std::string& idem_key) = 0;
+  virtual void insert_idempotency(const IdempotencyRecord& record) = 0;
+  virtual std::int64_t purge_idempotency(TimePoint older_than) = 0;
+
+  virtual std::vector<StoredMemberTotals> member_totals() = 0;
+  virtual std::string integrity_check() = 0;  // "ok" when the file is sound
+  virtual void backup_to(const std::string& path) = 0;
+};
+
+enum class OpenMode { read_write, read_only };
+
+// Opens (creating and migrating when read_write) an SQLite database in WAL mode with
+// synchronous=FULL, so a committed transaction is on disk before commit() returns.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, OpenMode mode);
+
+// Schema version of the file (0 for an empty one) and the newest this build knows.
+int sqlite_schema_version(const std::string& path);
+int latest_schema_version();
+
+// Encoding of an entry's lot draws in the `entries.lots` column: "12:50,13:30".
+std::string encode_lots(const std::vector<LotDraw>& lots);
+std::vector<LotDraw> decode_lots(std::string_view text);
+
+}  // namespace encore

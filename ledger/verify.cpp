@@ -1,0 +1,188 @@
+// The scan reads rows with the raw SQLite API and reuses one buffer per field: at >= 1M
+// entries/s the cost of a std::string per column would dominate (docs/PERFORMANCE.md).
+#include "ledger/verify.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include <charconv>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string_view>
+#include <unordered_map>
+
+#include "ledger/chain.h"
+
+namespace encore {
+namespace {
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using Balances = std::unordered_map<std::string, Points, StringHash, std::equal_to<>>;
+
+std::string_view text(sqlite3_stmt* s, int col) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
+  return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s, col)))
+           : std::string_view{};
+}
+
+void put_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+  out.push_back('|');
+}
+
+void put_text_col(std::string& out, sqlite3_stmt* s, int col) {
+  if (sqlite3_column_type(s, col) == SQLITE_NULL) {
+    out.append("-|");
+    return;
+  }
+  auto t = text(s, col);
+  put_int(out, static_cast<std::int64_t>(t.size()));
+  out.append(t);
+  out.push_back('|');
+}
+
+// Must match append_canonical (chain.cpp) byte for byte; a unit test checks both agree.
+void canonical_from_row(std::string& out, sqlite3_stmt* s) {
+  out.append("encore.entry.v1|");
+  put_int(out, sqlite3_column_int64(s, 0));
+  auto member = text(s, 1);
+  put_int(out, static_cast<std::int64_t>(member.size()));
+  out.append(member);
+  out.push_back('|');
+  put_text_col(out, s, 2);
+  for (int col : {3, 4, 5}) put_int(out, sqlite3_column_int64(s, col));
+  for (int col : {6, 7, 8, 9, 10, 11}) put_text_col(out, s, col);
+  if (sqlite3_column_type(s, 12) == SQLITE_NULL) {
+    out.append("-|");
+  } else {
+    put_int(out, sqlite3_column_int64(s, 12));
+  }
+  put_text_col(out, s, 13);
+  auto lots = text(s, 14);
+  std::int64_t count = lots.empty() ? 0 : 1;
+  for (char c : lots) count += (c == ',');
+  put_int(out, count);
+  while (!lots.empty()) {
+    auto comma = lots.find(',');
+    auto item = lots.substr(0, comma);
+    auto colon = item.find(':');
+    out.append(item.substr(0, colon));
+    out.push_back('|');
+    out.append(item.substr(colon + 1));
+    out.push_back('|');
+    if (comma == std::string_view::npos) break;
+    lots.remove_prefix(comma + 1);
+  }
+}
+
+struct Digest {
+  Digest() : ctx(EVP_MD_CTX_new()) {}
+  ~Digest() { EVP_MD_CTX_free(ctx); }
+  Sha256 hash(const Sha256& prev, const std::string& body) {
+    Sha256 out{};
+    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+    EVP_DigestUpdate(ctx, prev.data(), prev.size());
+    EVP_DigestUpdate(ctx, body.data(), body.size());
+    EVP_DigestFinal_ex(ctx, out.data(), nullptr);
+    return out;
+  }
+  EVP_MD_CTX* ctx;
+};
+
+bool scan_chain(SQLite::Database& db, Balances& balances, VerifyReport& report,
+                const std::function<void(std::int64_t)>& progress) {
+  constexpr const char* sql =
+      "SELECT id, member_id, kind, points, occurred_at, recorded_at, order_id, refund_id, "
+      "hold_id, promotion_id, reason, reward, ref_entry_id, actor, lots, hash FROM entries "
+      "ORDER BY id";
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db.getHandle(), sql, -1, &raw, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(sqlite3_errmsg(db.getHandle()));
+  }
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+  sqlite3_stmt* s = stmt.get();
+  Digest digest;
+  Sha256 prev = genesis_hash;
+  std::int64_t prev_id = 0;
+  std::string body;
+  body.reserve(512);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    std::int64_t id = sqlite3_column_int64(s, 0);
+    if (id <= prev_id) {
+      report.first_mismatch = "entry " + std::to_string(id) + ": ids are not strictly increasing";
+      return false;
+    }
+    body.clear();
+    canonical_from_row(body, s);
+    Sha256 expected = digest.hash(prev, body);
+    const void* stored = sqlite3_column_blob(s, 15);
+    if (sqlite3_column_bytes(s, 15) != 32 || std::memcmp(stored, expected.data(), 32) != 0) {
+      report.first_mismatch = "entry " + std::to_string(id) + ": hash does not match the chain";
+      return false;
+    }
+    auto member = text(s, 1);
+    auto it = balances.find(member);
+    if (it == balances.end()) it = balances.emplace(std::string(member), 0).first;
+    if (__builtin_add_overflow(it->second, sqlite3_column_int64(s, 3), &it->second)) {
+      report.first_mismatch = "entry " + std::to_string(id) + ": balance overflow";
+      return false;
+    }
+    prev = expected;
+    prev_id = id;
+    if ((++report.entries_checked & 0xFFFF) == 0 && progress) progress(report.entries_checked);
+  }
+  return true;
+}
+
+}  // namespace
+
+VerifyReport verify_ledger(const std::string& db_path,
+                           const std::function<void(std::int64_t)>& progress) {
+  VerifyReport report;
+  SQLite::Database db(db_path, SQLite::OPEN_READONLY);
+  db.exec("PRAGMA mmap_size = 1073741824");
+  db.exec("BEGIN");  // one snapshot for the chain and the member totals
+  Balances balances;
+  if (!scan_chain(db, balances, report, progress)) {
+    report.ok = false;
+    return report;
+  }
+  auto store = open_sqlite_store(db_path, OpenMode::read_only);
+  store->begin_read();
+  for (const auto& m : store->member_totals()) {
+    ++report.members_checked;
+    auto it = balances.find(m.member_id);
+    Points from_entries = it == balances.end() ? 0 : it->second;
+    if (from_entries != m.balance) {
+      report.ok = false;
+      report.first_mismatch = "member " + m.member_id + ": stored balance " +
+                              std::to_string(m.balance) + " but entries sum to " +
+                              std::to_string(from_entries);
+      return report;
+    }
+    if (m.lots_remaining - m.debt != m.balance) {
+      report.ok = false;
+      report.first_mismatch = "member " + m.member_id + ": lots hold " +
+                              std::to_string(m.lots_remaining) + " less debt " +
+                              std::to_string(m.debt) + " but the balance is " +
+                              std::to_string(m.balance);
+      return report;
+    }
+    if (it != balances.end()) balances.erase(it);
+  }
+  if (!balances.empty()) {
+    report.ok = false;
+    report.first_mismatch = "entries name an unknown member " + balances.begin()->first;
+  }
+  store->end_read();
+  return report;
+}
+
+}  // namespace encore

@@ -1,0 +1,82 @@
+// Batch upkeep: expiry runs, tier recomputation, idempotency records, the chain head.
+#include <algorithm>
+#include <set>
+
+#include "ledger/writer_impl.h"
+
+namespace encore {
+
+Writer::Writer(Store& store, const Program& program, const Clock& clock)
+    : store_(store), program_(program), clock_(clock) {}
+
+void Writer::load_chain_head() {
+  auto last = store_.last_entry();
+  last_id_ = last ? last->first : 0;
+  last_hash_ = last ? last->second : Sha256{};
+}
+
+void Writer::save_idempotency(const IdempotencyRecord& record) {
+  store_.insert_idempotency(record);
+}
+
+Result<ExpiryRunResult> Writer::run_expiry(TimePoint as_of, bool dry_run, const Actor& actor) {
+  (void)actor;
+  const auto saved_id = last_id_;
+  const auto saved_hash = last_hash_;
+  store_.savepoint();
+  try {
+    Posting p(store_, program_, clock_.now(), last_id_, last_hash_);
+    // Never expire points before their time: an as-of date in the future is capped at now.
+    const TimePoint t = std::min(as_of, p.now());
+    std::set<std::string> members;
+    for (auto& m : store_.members_with_expired_lots(t)) members.insert(std::move(m));
+    for (auto& m : store_.members_with_stale_holds(t)) members.insert(std::move(m));
+    if (program_.expiry.policy == ExpiryPolicy::inactivity) {
+      // Candidates only (a day of slack for time zones); lot_expiry decides exactly.
+      auto since = t - std::chrono::days{program_.expiry.days - 1};
+      for (auto& m : store_.members_inactive_since(since)) members.insert(std::move(m));
+    }
+    ExpiryRunResult result;
+    for (const auto& member_id : members) {
+      auto state = load_member_state(store_, member_id);
+      if (!state) continue;
+      auto before = p.posted().size();
+      p.refresh(*state, t);
+      if (p.posted().size() > before) ++result.members;
+    }
+    for (const auto& e : p.posted()) {
+      if (e.kind != EntryKind::expire) continue;
+      ++result.entries;
+      result.points -= e.points;
+    }
+    if (dry_run) {
+      store_.rollback_to_savepoint();
+      last_id_ = saved_id;
+      last_hash_ = saved_hash;
+    } else {
+      store_.release_savepoint();
+    }
+    return result;
+  } catch (...) {
+    store_.rollback_to_savepoint();
+    last_id_ = saved_id;
+    last_hash_ = saved_hash;
+    throw;
+  }
+}
+
+Result<std::int64_t> Writer::recompute_tiers() {
+  return isolated<std::int64_t>([&](Posting& p) -> Result<std::int64_t> {
+    std::int64_t changed = 0;
+    for (const auto& member_id : store_.all_member_ids()) {
+      auto state = load_member_state(store_, member_id);
+      if (!state) continue;
+      auto before = state->row.tier;
+      p.refresh_tier(*state, p.now());
+      if (state->row.tier != before) ++changed;
+    }
+    return changed;
+  });
+}
+
+}  // namespace encore
