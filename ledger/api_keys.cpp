@@ -14,9 +14,12 @@ std::optional<Role> role_from(std::string_view text) {
 
 std::string_view to_string(Role role) {
   switch (role) {
-    case Role::pos: return "pos";
-    case Role::app: return "app";
-    case Role::admin: return "admin";
+    case Role::pos:
+      return "pos";
+    case Role::app:
+      return "app";
+    case Role::admin:
+      return "admin";
   }
   return "pos";
 }
@@ -26,8 +29,7 @@ std::string api_key_hash(std::string_view secret) {
   return std::string(reinterpret_cast<const char*>(h.data()), h.size());
 }
 
-Result<CreatedKey> create_api_key(Store& store, Role role, const std::string& name,
-                                  TimePoint now) {
+Result<CreatedKey> create_api_key(Store& store, Role role, const std::string& name, TimePoint now) {
   if (!valid_member_id(name)) {
     return make_error(ErrorCode::invalid_request, "name",
                       "must be 1-64 characters of [A-Za-z0-9._:-]");

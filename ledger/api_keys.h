@@ -22,8 +22,7 @@ struct CreatedKey {
 };
 
 // Key names: 1-64 chars of [A-Za-z0-9._:-].
-Result<CreatedKey> create_api_key(Store& store, Role role, const std::string& name,
-                                  TimePoint now);
+Result<CreatedKey> create_api_key(Store& store, Role role, const std::string& name, TimePoint now);
 Result<Unit> revoke_api_key(Store& store, const std::string& name, TimePoint now);
 // The stored hash of a presented secret.
 std::string api_key_hash(std::string_view secret);

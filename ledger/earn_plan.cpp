@@ -26,9 +26,8 @@ std::vector<BonusAward> nth_purchase_bonuses(Store& store, const Program& progra
 }  // namespace
 
 Result<EarnPlan> plan_earn(Store& store, const Program& program, const MemberRow& member,
-                           std::size_t tier_index, std::int64_t amount_minor,
-                           TimePoint occurred_at, TimePoint first_purchase_at,
-                           bool purchase_already_recorded) {
+                           std::size_t tier_index, std::int64_t amount_minor, TimePoint occurred_at,
+                           TimePoint first_purchase_at, bool purchase_already_recorded) {
   EarnPlan plan;
   auto campaign = campaign_multiplier(program, local_date(occurred_at, program.zone));
   plan.tier_multiplier_bp = program.tiers[tier_index].multiplier_bp;

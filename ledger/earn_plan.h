@@ -29,8 +29,7 @@ struct EarnPlan {
 // purchase being planned on top. `first_purchase_at` is the member's first purchase including
 // this one.
 Result<EarnPlan> plan_earn(Store& store, const Program& program, const MemberRow& member,
-                           std::size_t tier_index, std::int64_t amount_minor,
-                           TimePoint occurred_at, TimePoint first_purchase_at,
-                           bool purchase_already_recorded);
+                           std::size_t tier_index, std::int64_t amount_minor, TimePoint occurred_at,
+                           TimePoint first_purchase_at, bool purchase_already_recorded);
 
 }  // namespace encore

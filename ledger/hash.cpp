@@ -9,7 +9,9 @@
 
 namespace encore {
 
-Sha256 sha256(std::string_view data) { return sha256(data, {}); }
+Sha256 sha256(std::string_view data) {
+  return sha256(data, {});
+}
 
 Sha256 sha256(std::string_view a, std::string_view b) {
   // The low-level SHA256_* API is deprecated in OpenSSL 3 but is ~2x faster than EVP for the

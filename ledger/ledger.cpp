@@ -50,8 +50,7 @@ Ledger::Ledger(std::string path, Program program, const Clock& clock)
 
 Ledger::~Ledger() = default;
 
-std::unique_ptr<Ledger> Ledger::open(const std::string& path, Program program,
-                                     const Clock& clock) {
+std::unique_ptr<Ledger> Ledger::open(const std::string& path, Program program, const Clock& clock) {
   if (program.tiers.empty() || program.zone == nullptr) {
     throw std::invalid_argument("Ledger::open needs a validated Program");
   }

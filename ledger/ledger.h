@@ -26,8 +26,7 @@ class Writer;
 class Ledger {
  public:
   // Opens (creating and migrating) the database at `path`. Throws on I/O errors.
-  static std::unique_ptr<Ledger> open(const std::string& path, Program program,
-                                      const Clock& clock);
+  static std::unique_ptr<Ledger> open(const std::string& path, Program program, const Clock& clock);
   ~Ledger();
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;

@@ -46,8 +46,7 @@ Totals compute_totals(const MemberState& state, const Program& program, TimePoin
 
 Points qualifying_points_at(Store& store, const Program& program, const std::string& member_id,
                             TimePoint now) {
-  return store.qualifying_points(member_id, now - std::chrono::days{program.tier_window_days},
-                                 now);
+  return store.qualifying_points(member_id, now - std::chrono::days{program.tier_window_days}, now);
 }
 
 std::size_t effective_tier(Store& store, const Program& program, const MemberRow& row,

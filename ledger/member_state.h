@@ -32,7 +32,9 @@ struct Totals {
   Points lots = 0;       // sum of remaining
 };
 Totals compute_totals(const MemberState& state, const Program& program, TimePoint now);
-inline Points available(const Totals& t, Points debt) { return t.spendable - t.held - debt; }
+inline Points available(const Totals& t, Points debt) {
+  return t.spendable - t.held - debt;
+}
 
 Points qualifying_points_at(Store& store, const Program& program, const std::string& member_id,
                             TimePoint now);

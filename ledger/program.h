@@ -22,7 +22,7 @@ using Points = std::int64_t;
 inline constexpr std::int64_t max_points_per_unit = 1'000'000;
 inline constexpr std::int64_t max_unit_minor = 1'000'000'000;
 inline constexpr std::int64_t max_multiplier_bp = 1'000'000;  // 100x
-inline constexpr int max_days = 36'600;                         // 100 years
+inline constexpr int max_days = 36'600;                       // 100 years
 inline constexpr std::size_t max_tiers = 32;
 inline constexpr std::size_t max_promotions = 256;
 inline constexpr std::size_t max_reminder_rules = 64;
@@ -69,7 +69,7 @@ struct ReminderRule {
   std::string id;
   ReminderKind kind = ReminderKind::expiring_soon;
   std::vector<int> days_before;  // expiring_soon: one or more (`days_before` may be int or array)
-  int days = 0;                   // dormant, second_purchase
+  int days = 0;                  // dormant, second_purchase
   Points min_points = 0;
 };
 
@@ -113,7 +113,7 @@ struct Program {
   RefundShortfall refund_shortfall = RefundShortfall::debt;
   std::int64_t point_value_minor = 1;  // money value of one point, for liability reports
   std::optional<Reminders> reminders;
-  std::string version;  // hex SHA-256 of the canonical JSON (nlohmann dump of the input)
+  std::string version;    // hex SHA-256 of the canonical JSON (nlohmann dump of the input)
   nlohmann::json source;  // the validated document, for GET /v1/program
 
   // Validates strictly; unknown keys anywhere are errors naming their path.

@@ -9,7 +9,8 @@
 
 namespace encore {
 
-// The SPEC's stable machine codes (SPEC 5), plus `already_reversed` and `not_reversible` (docs/api.md).
+// The SPEC's stable machine codes (SPEC 5), plus `already_reversed` and `not_reversible`
+// (docs/api.md).
 enum class ErrorCode {
   invalid_request,
   unauthorized,

@@ -49,8 +49,8 @@ std::size_t supported_tier(const Program& program, Points qualifying) {
   return index;
 }
 
-TierDecision evaluate_tier(const Program& program, std::size_t current_index,
-                           TimePoint reached_at, Points qualifying, TimePoint now) {
+TierDecision evaluate_tier(const Program& program, std::size_t current_index, TimePoint reached_at,
+                           Points qualifying, TimePoint now) {
   std::size_t supported = supported_tier(program, qualifying);
   if (supported > current_index) return {supported, true, "upgrade"};
   auto held_until = reached_at + std::chrono::days{program.tier_hold_days};

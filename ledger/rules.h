@@ -30,8 +30,8 @@ struct TierDecision {
   bool changed = false;
   std::string reason;  // "upgrade" or "downgrade" when changed
 };
-TierDecision evaluate_tier(const Program& program, std::size_t current_index,
-                           TimePoint reached_at, Points qualifying, TimePoint now);
+TierDecision evaluate_tier(const Program& program, std::size_t current_index, TimePoint reached_at,
+                           Points qualifying, TimePoint now);
 
 std::size_t supported_tier(const Program& program, Points qualifying);
 

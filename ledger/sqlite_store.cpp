@@ -13,14 +13,26 @@
 namespace encore {
 namespace {
 
-std::int64_t secs(TimePoint t) { return t.time_since_epoch().count(); }
-TimePoint from_secs(std::int64_t s) { return TimePoint{std::chrono::seconds{s}}; }
+std::int64_t secs(TimePoint t) {
+  return t.time_since_epoch().count();
+}
+TimePoint from_secs(std::int64_t s) {
+  return TimePoint{std::chrono::seconds{s}};
+}
 
 // Binding helpers: std::optional maps to NULL.
-void put(SQLite::Statement& s, int i, const std::string& v) { s.bind(i, v); }
-void put(SQLite::Statement& s, int i, std::int64_t v) { s.bind(i, static_cast<int64_t>(v)); }
-void put(SQLite::Statement& s, int i, TimePoint v) { s.bind(i, static_cast<int64_t>(secs(v))); }
-void put(SQLite::Statement& s, int i, bool v) { s.bind(i, v ? 1 : 0); }
+void put(SQLite::Statement& s, int i, const std::string& v) {
+  s.bind(i, v);
+}
+void put(SQLite::Statement& s, int i, std::int64_t v) {
+  s.bind(i, static_cast<int64_t>(v));
+}
+void put(SQLite::Statement& s, int i, TimePoint v) {
+  s.bind(i, static_cast<int64_t>(secs(v)));
+}
+void put(SQLite::Statement& s, int i, bool v) {
+  s.bind(i, v ? 1 : 0);
+}
 template <class T>
 void put(SQLite::Statement& s, int i, const std::optional<T>& v) {
   if (v) {
@@ -559,9 +571,12 @@ class SqliteStore final : public Store {
     put(s, 1, key_name);
     put(s, 2, idem_key);
     if (!s.executeStep()) return std::nullopt;
-    return IdempotencyRecord{key_name,           idem_key,
-                             blob(s.getColumn(0)), s.getColumn(1).getInt(),
-                             s.getColumn(2).getString(), from_secs(s.getColumn(3).getInt64())};
+    return IdempotencyRecord{key_name,
+                             idem_key,
+                             blob(s.getColumn(0)),
+                             s.getColumn(1).getInt(),
+                             s.getColumn(2).getString(),
+                             from_secs(s.getColumn(3).getInt64())};
   }
 
   void insert_idempotency(const IdempotencyRecord& r) override {
@@ -674,9 +689,8 @@ class SqliteStore final : public Store {
       "expires_at, program_version) VALUES (?,?,?,?,?,?,?,?)";
   const std::string sql_set_lot_remaining_ = "UPDATE lots SET remaining = ? WHERE id = ?";
   const std::string sql_last_entry_ = "SELECT id, hash FROM entries ORDER BY id DESC LIMIT 1";
-  const std::string sql_insert_entry_ =
-      std::string("INSERT INTO entries (") + kEntryColumns +
-      ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  const std::string sql_insert_entry_ = std::string("INSERT INTO entries (") + kEntryColumns +
+                                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   const std::string sql_entry_ =
       std::string("SELECT ") + kEntryColumns + " FROM entries WHERE id = ?";
   const std::string sql_member_entries_ = std::string("SELECT ") + kEntryColumns +
@@ -701,8 +715,8 @@ class SqliteStore final : public Store {
       "VALUES (?,?,?,?,?)";
   const std::string sql_hold_ =
       std::string("SELECT ") + kHoldColumns + " FROM holds WHERE hold_id = ?";
-  const std::string sql_open_holds_ = std::string("SELECT ") + kHoldColumns +
-                                      " FROM holds WHERE member_id = ? AND state = 'open'";
+  const std::string sql_open_holds_ =
+      std::string("SELECT ") + kHoldColumns + " FROM holds WHERE member_id = ? AND state = 'open'";
   const std::string sql_insert_hold_ =
       "INSERT INTO holds (hold_id, member_id, points, order_id, state, created_at, expires_at) "
       "VALUES (?,?,?,?,?,?,?)";
@@ -761,7 +775,9 @@ int sqlite_schema_version(const std::string& path) {
   return db.execAndGet("PRAGMA user_version").getInt();
 }
 
-int latest_schema_version() { return migrations().empty() ? 0 : migrations().back().version; }
+int latest_schema_version() {
+  return migrations().empty() ? 0 : migrations().back().version;
+}
 
 std::string encode_lots(const std::vector<LotDraw>& lots) {
   std::string out;

@@ -150,10 +150,8 @@ class Store {
   virtual void close_hold(const std::string& hold_id, HoldState state, TimePoint closed_at,
                           Points captured_points, std::optional<std::int64_t> entry_id) = 0;
 
-  virtual bool promotion_awarded(const std::string& member_id,
-                                 const std::string& promotion_id) = 0;
-  virtual void insert_promotion_award(const std::string& member_id,
-                                      const std::string& promotion_id,
+  virtual bool promotion_awarded(const std::string& member_id, const std::string& promotion_id) = 0;
+  virtual void insert_promotion_award(const std::string& member_id, const std::string& promotion_id,
                                       const std::string& order_id, std::int64_t entry_id) = 0;
 
   virtual std::optional<std::int64_t> reversal_of(std::int64_t entry_id) = 0;

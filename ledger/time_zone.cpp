@@ -34,7 +34,9 @@ std::optional<Date> parse_date(std::string_view text) {
   return parse_date_prefix(text);
 }
 
-std::string format_date(Date d) { return date::format("%F", date::sys_days{d}); }
+std::string format_date(Date d) {
+  return date::format("%F", date::sys_days{d});
+}
 
 std::optional<TimePoint> parse_rfc3339(std::string_view text) {
   // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
@@ -81,7 +83,9 @@ std::optional<TimePoint> parse_rfc3339(std::string_view text) {
   return TimePoint{local - std::chrono::minutes{offset_minutes}};
 }
 
-std::string format_rfc3339(TimePoint t) { return date::format("%FT%TZ", t); }
+std::string format_rfc3339(TimePoint t) {
+  return date::format("%FT%TZ", t);
+}
 
 const date::time_zone* find_zone(std::string_view name) {
   try {
@@ -115,6 +119,8 @@ TimePoint end_of_local_day(Date d, const date::time_zone* tz) {
   return start_of_local_day(add_days(d, 1), tz);
 }
 
-Date add_days(Date d, int days) { return Date{date::sys_days{d} + date::days{days}}; }
+Date add_days(Date d, int days) {
+  return Date{date::sys_days{d} + date::days{days}};
+}
 
 }  // namespace encore

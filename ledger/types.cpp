@@ -4,13 +4,20 @@ namespace encore {
 
 std::string_view to_string(EntryKind kind) {
   switch (kind) {
-    case EntryKind::earn: return "earn";
-    case EntryKind::bonus: return "bonus";
-    case EntryKind::redeem: return "redeem";
-    case EntryKind::reverse: return "reverse";
-    case EntryKind::restore: return "restore";
-    case EntryKind::expire: return "expire";
-    case EntryKind::adjust: return "adjust";
+    case EntryKind::earn:
+      return "earn";
+    case EntryKind::bonus:
+      return "bonus";
+    case EntryKind::redeem:
+      return "redeem";
+    case EntryKind::reverse:
+      return "reverse";
+    case EntryKind::restore:
+      return "restore";
+    case EntryKind::expire:
+      return "expire";
+    case EntryKind::adjust:
+      return "adjust";
   }
   return "earn";
 }
@@ -25,10 +32,14 @@ std::optional<EntryKind> entry_kind_from(std::string_view text) {
 
 std::string_view to_string(HoldState state) {
   switch (state) {
-    case HoldState::open: return "open";
-    case HoldState::captured: return "captured";
-    case HoldState::released: return "released";
-    case HoldState::expired: return "expired";
+    case HoldState::open:
+      return "open";
+    case HoldState::captured:
+      return "captured";
+    case HoldState::released:
+      return "released";
+    case HoldState::expired:
+      return "expired";
   }
   return "open";
 }
@@ -47,7 +58,11 @@ bool valid_id(std::string_view id, std::size_t max_length) {
 }
 }  // namespace
 
-bool valid_member_id(std::string_view id) { return valid_id(id, max_member_id_length); }
-bool valid_order_id(std::string_view id) { return valid_id(id, max_order_id_length); }
+bool valid_member_id(std::string_view id) {
+  return valid_id(id, max_member_id_length);
+}
+bool valid_order_id(std::string_view id) {
+  return valid_id(id, max_order_id_length);
+}
 
 }  // namespace encore

@@ -44,8 +44,7 @@ Result<PostingResult> Writer::reverse_entry(std::int64_t entry_id, const std::st
   return isolated<PostingResult>([&](Posting& p) -> Result<PostingResult> {
     auto original = p.store().entry(entry_id);
     if (!original) {
-      return make_error(ErrorCode::not_found, "entry_id",
-                        "no entry " + std::to_string(entry_id));
+      return make_error(ErrorCode::not_found, "entry_id", "no entry " + std::to_string(entry_id));
     }
     if (p.store().reversal_of(entry_id)) {
       return make_error(ErrorCode::already_reversed, "entry_id",
@@ -73,7 +72,8 @@ Result<PostingResult> Writer::reverse_entry(std::int64_t entry_id, const std::st
         }
         if (order) p.store().update_order(*order);
         auto own = own_lots(*state, {lot_of_entry(*state, original->id)});
-        take_back(p, *state, due, own, correction(*original, EntryKind::reverse, reason, actor, now));
+        take_back(p, *state, due, own,
+                  correction(*original, EntryKind::reverse, reason, actor, now));
         break;
       }
       case EntryKind::redeem: {

@@ -70,8 +70,8 @@ Result<PurchaseResult> Writer::purchase(const PurchaseRequest& request, const Ac
     order.occurred_at = occurred;
     order.store_id = request.store_id;
     p.store().insert_order(order);
-    auto plan = plan_earn(p.store(), p.program(), state->row, tier, request.amount_minor,
-                          occurred, *state->row.first_purchase_at, true);
+    auto plan = plan_earn(p.store(), p.program(), state->row, tier, request.amount_minor, occurred,
+                          *state->row.first_purchase_at, true);
     if (!plan) return plan.error();
     order.base_points = plan->base_points;
     order.earned_points = plan->earn_points;
@@ -212,8 +212,8 @@ Result<RefundResult> Writer::refund(const RefundRequest& request, const Actor& a
                             own_lots(*state, {order->bonus_lot_id, order->earn_lot_id}), e);
     }
     p.store().update_order(*order);
-    p.store().insert_refund(RefundRow{request.refund_id, request.order_id, request.amount_minor,
-                                      reversed, p.now()});
+    p.store().insert_refund(
+        RefundRow{request.refund_id, request.order_id, request.amount_minor, reversed, p.now()});
     p.save(*state);
     p.refresh_tier(*state, p.now());
     RefundResult out;

@@ -8,8 +8,7 @@ namespace encore {
 Error insufficient(Points available_points, Points wanted) {
   return make_error(ErrorCode::insufficient_points, "points",
                     "wanted " + std::to_string(wanted) + " points but only " +
-                        std::to_string(std::max<Points>(0, available_points)) +
-                        " are available");
+                        std::to_string(std::max<Points>(0, available_points)) + " are available");
 }
 
 namespace {
@@ -86,8 +85,8 @@ Result<PostingResult> Writer::create_hold(const HoldRequest& request, const Acto
   });
 }
 
-Result<PostingResult> Writer::capture_hold(const std::string& hold_id,
-                                           std::optional<Points> points, const Actor& actor) {
+Result<PostingResult> Writer::capture_hold(const std::string& hold_id, std::optional<Points> points,
+                                           const Actor& actor) {
   if (points) {
     if (auto e = check_points(*points, "points")) return *e;
   }
