@@ -8,6 +8,9 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/encore-ccache}"
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
 jobs="$(nproc)"
 
+echo "== OpenAPI lint =="
+bash scripts/lint-openapi.sh
+
 echo "== release build + tests =="
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/release -j "$jobs"
