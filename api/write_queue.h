@@ -1,0 +1,59 @@
+// The single writer with group commit (issue 4): every write request becomes a Job; one thread
+// runs all jobs that arrived while the previous commit ran inside ONE transaction (one fsync),
+// then completes them. Each job is isolated by the Writer's savepoints.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "ledger/ledger.h"
+
+namespace encore::api {
+
+class WriteQueue {
+ public:
+  // Runs inside the batch transaction. Throwing fails only this job (its savepoint is gone).
+  using Job = std::function<void(Writer&)>;
+  // Called on the writer thread after the batch committed (true) or failed to commit (false).
+  using Done = std::function<void(bool committed)>;
+
+  struct Stats {
+    std::uint64_t batches = 0;
+    std::uint64_t jobs = 0;
+    std::uint64_t failed_commits = 0;
+  };
+
+  WriteQueue(Ledger& ledger, std::size_t max_queue_depth, std::size_t max_batch_jobs);
+  ~WriteQueue();
+  WriteQueue(const WriteQueue&) = delete;
+  WriteQueue& operator=(const WriteQueue&) = delete;
+
+  // False when the queue is full or stopped (the caller answers 503 `overloaded`).
+  bool submit(Job job, Done done);
+  // Finishes every queued job, then stops the thread.
+  void stop();
+  Stats stats() const;
+
+ private:
+  struct Item {
+    Job job;
+    Done done;
+  };
+  void run();
+
+  Ledger& ledger_;
+  const std::size_t max_queue_depth_;
+  const std::size_t max_batch_jobs_;
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Item> queue_;
+  bool stopping_ = false;
+  Stats stats_;
+  std::thread thread_;
+};
+
+}  // namespace encore::api
