@@ -216,8 +216,12 @@ class SqliteStore final : public Store {
   }
 
   void begin_write() override { db_.exec("BEGIN IMMEDIATE"); }
-  void commit() override { db_.exec("COMMIT"); }
+  void commit() override {
+    reset_statements();
+    db_.exec("COMMIT");
+  }
   void rollback() override {
+    reset_statements();
     if (!sqlite3_get_autocommit(db_.getHandle())) db_.exec("ROLLBACK");
   }
   void savepoint() override { db_.exec("SAVEPOINT op"); }
@@ -225,6 +229,7 @@ class SqliteStore final : public Store {
   void rollback_to_savepoint() override { db_.exec("ROLLBACK TO op; RELEASE op"); }
   void begin_read() override { db_.exec("BEGIN"); }
   void end_read() override {
+    reset_statements();
     if (!sqlite3_get_autocommit(db_.getHandle())) db_.exec("COMMIT");
   }
 
@@ -621,6 +626,14 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // A cached statement left mid-result (a lookup that read one row) keeps the connection's WAL
+  // read snapshot alive past COMMIT, so a pooled reader would go on seeing the database as it
+  // was at its first read. Resetting every cached statement at the end of a transaction lets
+  // the next BEGIN take a fresh snapshot.
+  void reset_statements() {
+    for (auto& [sql, statement] : cache_) statement->reset();
+  }
+
   // A reusable prepared statement, reset and unbound before each use.
   SQLite::Statement& stmt(const std::string& sql) {
     auto it = cache_.find(&sql);
