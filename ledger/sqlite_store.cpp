@@ -294,17 +294,21 @@ class SqliteStore final : public Store {
   }
 
   std::int64_t insert_lot(const LotRow& r) override {
+    // A lot is identified by the id of the entry that created it (docs/openapi.yaml LotDraw,
+    // docs/api.md), so `lots: [{lot_id}]` in the entries read names an entry a client can look
+    // up. Each lot comes from exactly one earn, bonus or adjust entry, so the id is unique.
     auto& s = stmt(sql_insert_lot_);
-    put(s, 1, r.member_id);
-    put(s, 2, r.entry_id);
-    put(s, 3, r.original);
-    put(s, 4, r.remaining);
-    put(s, 5, r.earned_at);
-    put(s, 6, r.vests_at);
-    put(s, 7, r.expires_at);
-    put(s, 8, r.program_version);
+    put(s, 1, r.entry_id);
+    put(s, 2, r.member_id);
+    put(s, 3, r.entry_id);
+    put(s, 4, r.original);
+    put(s, 5, r.remaining);
+    put(s, 6, r.earned_at);
+    put(s, 7, r.vests_at);
+    put(s, 8, r.expires_at);
+    put(s, 9, r.program_version);
     s.exec();
-    return db_.getLastInsertRowid();
+    return r.entry_id;
   }
 
   void set_lot_remaining(std::int64_t lot_id, Points remaining) override {
@@ -698,8 +702,8 @@ class SqliteStore final : public Store {
                                      " FROM lots WHERE member_id = ? AND remaining > 0 ORDER BY id";
   const std::string sql_lot_ = std::string("SELECT ") + kLotColumns + " FROM lots WHERE id = ?";
   const std::string sql_insert_lot_ =
-      "INSERT INTO lots (member_id, entry_id, original, remaining, earned_at, vests_at, "
-      "expires_at, program_version) VALUES (?,?,?,?,?,?,?,?)";
+      "INSERT INTO lots (id, member_id, entry_id, original, remaining, earned_at, vests_at, "
+      "expires_at, program_version) VALUES (?,?,?,?,?,?,?,?,?)";
   const std::string sql_set_lot_remaining_ = "UPDATE lots SET remaining = ? WHERE id = ?";
   const std::string sql_last_entry_ = "SELECT id, hash FROM entries ORDER BY id DESC LIMIT 1";
   const std::string sql_insert_entry_ = std::string("INSERT INTO entries (") + kEntryColumns +
