@@ -757,7 +757,9 @@ class SqliteStore final : public Store {
       "SELECT DISTINCT member_id FROM lots WHERE remaining > 0 AND expires_at IS NOT NULL "
       "AND expires_at <= ? ORDER BY member_id";
   const std::string sql_members_inactive_ =
-      "SELECT m.member_id FROM members m WHERE m.last_activity_at <= ? AND EXISTS "
+      // Without any activity the inactivity clock starts at enrolment (lot_expiry).
+      "SELECT m.member_id FROM members m "
+      "WHERE COALESCE(m.last_activity_at, m.enrolled_at) <= ? AND EXISTS "
       "(SELECT 1 FROM lots l WHERE l.member_id = m.member_id AND l.remaining > 0) "
       "ORDER BY m.member_id";
   const std::string sql_members_stale_holds_ =

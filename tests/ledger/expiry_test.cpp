@@ -241,3 +241,19 @@ TEST_CASE("balance lists the next three expiry dates with their points", "[expir
   CHECK(format_date(b.expiring[2].date) == "2026-02-12");
   CHECK(b.expiring[2].points == 41);
 }
+
+TEST_CASE("inactivity counts from enrolment for a member who never purchased", "[expiry]") {
+  // Documented choice (member_state.cpp lot_expiry): without a purchase or redemption the
+  // inactivity clock starts at enrolment. The expiry run must agree with the reads.
+  LedgerFixture f(make_program({{"expiry", {{"policy", "inactivity"}, {"days", 30}}}}));
+  f.enrol("m1");
+  REQUIRE(f.adjust("m1", 50, "welcome gift"));
+  f.clock.advance(std::chrono::days{31});
+  CHECK(f.balance("m1").balance == 0);
+  auto run = f.run_expiry(f.clock.now());
+  REQUIRE(run);
+  CHECK(run->entries == 1);
+  CHECK(run->points == 50);
+  REQUIRE(f.entries("m1").front().kind == EntryKind::expire);
+  check_verified(f);
+}
