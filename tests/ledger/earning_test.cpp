@@ -219,3 +219,30 @@ TEST_CASE("a purchase occurring in the future is refused with invalid_request", 
   REQUIRE(late);
   CHECK(late->entries[0].occurred_at == f.clock.now() - std::chrono::hours{48});
 }
+
+TEST_CASE("a reached tier is held for tier_hold_days, then falls to the supported tier",
+          "[earning]") {
+  auto overrides = two_tiers();
+  overrides["tier_window_days"] = 30;
+  overrides["tier_hold_days"] = 60;
+  LedgerFixture f(make_program(overrides));
+  f.enrol("m1");
+  REQUIRE(f.buy("m1", "o1", 150000));
+  CHECK(f.balance("m1").tier == "silver");
+  f.clock.advance(std::chrono::days{59});  // outside the window: 0 qualifying, still held
+  auto held = f.balance("m1");
+  CHECK(held.qualifying_points == 0);
+  CHECK(held.tier == "silver");
+  f.clock.advance(std::chrono::days{1});
+  CHECK(f.balance("m1").tier == "base");
+  auto next = f.buy("m1", "o2", 10000);
+  REQUIRE(next);
+  CHECK(next->points_earned == 100);  // base multiplier again
+  auto history = f.ledger->tier_history("m1");
+  REQUIRE(history);
+  REQUIRE(history->size() == 3);
+  CHECK((*history)[2].from_tier == "silver");
+  CHECK((*history)[2].to_tier == "base");
+  CHECK((*history)[2].reason == "downgrade");
+  check_verified(f);
+}
