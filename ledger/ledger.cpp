@@ -156,7 +156,13 @@ Result<Quote> Ledger::quote(const std::string& member_id, std::int64_t amount_mi
 }
 
 std::optional<HoldView> Ledger::hold(const std::string& hold_id) const {
-  return readers_->with([&](Store& s) { return s.hold(hold_id); });
+  auto view = readers_->with([&](Store& s) { return s.hold(hold_id); });
+  // A hold past its ttl is expired even before a write closes it (a refused capture rolls its
+  // closing back), just as balance() shows it no longer held.
+  if (view && view->state == HoldState::open && view->expires_at <= clock_.now()) {
+    view->state = HoldState::expired;
+  }
+  return view;
 }
 
 std::optional<IdempotencyRecord> Ledger::idempotency(const std::string& key_name,

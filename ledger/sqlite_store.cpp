@@ -216,8 +216,12 @@ class SqliteStore final : public Store {
   }
 
   void begin_write() override { db_.exec("BEGIN IMMEDIATE"); }
-  void commit() override { db_.exec("COMMIT"); }
+  void commit() override {
+    reset_statements();
+    db_.exec("COMMIT");
+  }
   void rollback() override {
+    reset_statements();
     if (!sqlite3_get_autocommit(db_.getHandle())) db_.exec("ROLLBACK");
   }
   void savepoint() override { db_.exec("SAVEPOINT op"); }
@@ -225,6 +229,7 @@ class SqliteStore final : public Store {
   void rollback_to_savepoint() override { db_.exec("ROLLBACK TO op; RELEASE op"); }
   void begin_read() override { db_.exec("BEGIN"); }
   void end_read() override {
+    reset_statements();
     if (!sqlite3_get_autocommit(db_.getHandle())) db_.exec("COMMIT");
   }
 
@@ -289,17 +294,21 @@ class SqliteStore final : public Store {
   }
 
   std::int64_t insert_lot(const LotRow& r) override {
+    // A lot is identified by the id of the entry that created it (docs/openapi.yaml LotDraw,
+    // docs/api.md), so `lots: [{lot_id}]` in the entries read names an entry a client can look
+    // up. Each lot comes from exactly one earn, bonus or adjust entry, so the id is unique.
     auto& s = stmt(sql_insert_lot_);
-    put(s, 1, r.member_id);
-    put(s, 2, r.entry_id);
-    put(s, 3, r.original);
-    put(s, 4, r.remaining);
-    put(s, 5, r.earned_at);
-    put(s, 6, r.vests_at);
-    put(s, 7, r.expires_at);
-    put(s, 8, r.program_version);
+    put(s, 1, r.entry_id);
+    put(s, 2, r.member_id);
+    put(s, 3, r.entry_id);
+    put(s, 4, r.original);
+    put(s, 5, r.remaining);
+    put(s, 6, r.earned_at);
+    put(s, 7, r.vests_at);
+    put(s, 8, r.expires_at);
+    put(s, 9, r.program_version);
     s.exec();
-    return db_.getLastInsertRowid();
+    return r.entry_id;
   }
 
   void set_lot_remaining(std::int64_t lot_id, Points remaining) override {
@@ -621,6 +630,14 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // A cached statement left mid-result (a lookup that read one row) keeps the connection's WAL
+  // read snapshot alive past COMMIT, so a pooled reader would go on seeing the database as it
+  // was at its first read. Resetting every cached statement at the end of a transaction lets
+  // the next BEGIN take a fresh snapshot.
+  void reset_statements() {
+    for (auto& [sql, statement] : cache_) statement->reset();
+  }
+
   // A reusable prepared statement, reset and unbound before each use.
   SQLite::Statement& stmt(const std::string& sql) {
     auto it = cache_.find(&sql);
@@ -685,8 +702,8 @@ class SqliteStore final : public Store {
                                      " FROM lots WHERE member_id = ? AND remaining > 0 ORDER BY id";
   const std::string sql_lot_ = std::string("SELECT ") + kLotColumns + " FROM lots WHERE id = ?";
   const std::string sql_insert_lot_ =
-      "INSERT INTO lots (member_id, entry_id, original, remaining, earned_at, vests_at, "
-      "expires_at, program_version) VALUES (?,?,?,?,?,?,?,?)";
+      "INSERT INTO lots (id, member_id, entry_id, original, remaining, earned_at, vests_at, "
+      "expires_at, program_version) VALUES (?,?,?,?,?,?,?,?,?)";
   const std::string sql_set_lot_remaining_ = "UPDATE lots SET remaining = ? WHERE id = ?";
   const std::string sql_last_entry_ = "SELECT id, hash FROM entries ORDER BY id DESC LIMIT 1";
   const std::string sql_insert_entry_ = std::string("INSERT INTO entries (") + kEntryColumns +
@@ -740,7 +757,9 @@ class SqliteStore final : public Store {
       "SELECT DISTINCT member_id FROM lots WHERE remaining > 0 AND expires_at IS NOT NULL "
       "AND expires_at <= ? ORDER BY member_id";
   const std::string sql_members_inactive_ =
-      "SELECT m.member_id FROM members m WHERE m.last_activity_at <= ? AND EXISTS "
+      // Without any activity the inactivity clock starts at enrolment (lot_expiry).
+      "SELECT m.member_id FROM members m "
+      "WHERE COALESCE(m.last_activity_at, m.enrolled_at) <= ? AND EXISTS "
       "(SELECT 1 FROM lots l WHERE l.member_id = m.member_id AND l.remaining > 0) "
       "ORDER BY m.member_id";
   const std::string sql_members_stale_holds_ =

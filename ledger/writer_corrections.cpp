@@ -72,8 +72,14 @@ Result<PostingResult> Writer::reverse_entry(std::int64_t entry_id, const std::st
         }
         if (order) p.store().update_order(*order);
         auto own = own_lots(*state, {lot_of_entry(*state, original->id)});
-        take_back(p, *state, due, own,
-                  correction(*original, EntryKind::reverse, reason, actor, now));
+        // Under "clamp" nothing may be reversible (the points were spent): then take_back posts
+        // no entry, and the reversal is refused rather than recorded without one.
+        Points taken = take_back(p, *state, due, own,
+                                 correction(*original, EntryKind::reverse, reason, actor, now));
+        if (taken == 0) {
+          return insufficient(available(compute_totals(*state, p.program(), now), state->row.debt),
+                              due);
+        }
         break;
       }
       case EntryKind::redeem: {

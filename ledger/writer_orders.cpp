@@ -191,10 +191,13 @@ Result<RefundResult> Writer::refund(const RefundRequest& request, const Actor& a
     // Cumulative floors: the parts of several partial refunds always sum exactly.
     Points due_total =
         proportional_floor(order->earned_points, order->refunded_minor, order->amount_minor);
-    Points due = due_total - order->reversed_due;
-    order->reversed_due = due_total;
-    order->base_reversed =
-        proportional_floor(order->base_points, order->refunded_minor, order->amount_minor);
+    // An admin reversal of the earn entry may already have taken back more than this share:
+    // never lower what was reversed (that would let a later refund take the points twice).
+    Points due = std::max<Points>(0, due_total - order->reversed_due);
+    order->reversed_due = std::max(order->reversed_due, due_total);
+    order->base_reversed = std::max(
+        order->base_reversed,
+        proportional_floor(order->base_points, order->refunded_minor, order->amount_minor));
     auto own = own_lots(*state, {order->earn_lot_id, order->bonus_lot_id});
     Entry e = new_entry(order->member_id, EntryKind::reverse, p.now());
     e.order_id = order->order_id;

@@ -3,7 +3,10 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "ledger/ledger.h"
 #include "ledger/time_zone.h"
@@ -16,6 +19,12 @@ inline std::string temp_db_path(const std::string& stem) {
              ("encore-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
   std::filesystem::create_directories(dir);
   return (dir / (stem + ".db")).string();
+}
+
+inline TimePoint at(const std::string& rfc3339) {
+  auto t = parse_rfc3339(rfc3339);
+  if (!t) throw std::runtime_error("bad test time " + rfc3339);
+  return *t;
 }
 
 inline Program make_program(const nlohmann::json& overrides = nlohmann::json::object()) {
@@ -37,6 +46,7 @@ struct LedgerFixture {
   ~LedgerFixture() { std::filesystem::remove_all(std::filesystem::path(path).parent_path()); }
 
   Actor actor{"test-pos"};
+  Actor admin{"admin:test"};
   ManualClock clock;
   std::string path;
   std::unique_ptr<Ledger> ledger;
@@ -59,6 +69,38 @@ struct LedgerFixture {
   Result<PostingResult> redeem(const std::string& member, Points points) {
     RedemptionRequest req{member, points};
     return ledger->write([&](Writer& w) { return w.redeem(req, actor); });
+  }
+  Result<PurchaseResult> buy_at(const std::string& member, const std::string& order,
+                                std::int64_t amount_minor, TimePoint occurred_at) {
+    PurchaseRequest req{member, order, amount_minor, "EUR", occurred_at};
+    return ledger->write([&](Writer& w) { return w.purchase(req, actor); });
+  }
+  Result<PostingResult> hold(const std::string& member, Points points,
+                             std::optional<std::int64_t> ttl_seconds = std::nullopt) {
+    HoldRequest req{member, points, std::nullopt, ttl_seconds};
+    return ledger->write([&](Writer& w) { return w.create_hold(req, actor); });
+  }
+  Result<PostingResult> capture(const std::string& hold_id,
+                                std::optional<Points> points = std::nullopt) {
+    return ledger->write([&](Writer& w) { return w.capture_hold(hold_id, points, actor); });
+  }
+  Result<PostingResult> release(const std::string& hold_id) {
+    return ledger->write([&](Writer& w) { return w.release_hold(hold_id, actor); });
+  }
+  Result<PostingResult> adjust(const std::string& member, Points points,
+                               const std::string& reason) {
+    AdjustRequest req{member, points, reason};
+    return ledger->write([&](Writer& w) { return w.adjust(req, admin); });
+  }
+  Result<PostingResult> reverse(std::int64_t entry_id, const std::string& reason) {
+    return ledger->write([&](Writer& w) { return w.reverse_entry(entry_id, reason, admin); });
+  }
+  Result<ExpiryRunResult> run_expiry(TimePoint as_of, bool dry_run = false) {
+    return ledger->write([&](Writer& w) { return w.run_expiry(as_of, dry_run, admin); });
+  }
+  // The member's entries, newest first.
+  std::vector<Entry> entries(const std::string& member) {
+    return ledger->entries(member, std::nullopt, max_entries_page).value().entries;
   }
   BalanceView balance(const std::string& member) { return ledger->balance(member).value(); }
 };
