@@ -51,27 +51,26 @@ void stop_when_drained(net::steady_timer& timer, ConnectionRegistry& registry, n
 
 int Server::run() {
   set_log_level(config_.log_level);
-  auto tls = make_server_tls_context(config_);
-  if (!tls) {
-    log_error("tls setup failed", {{"detail", tls.error().detail}});
-    return 1;
-  }
   // Declaration order matters: sessions unregister from `registry` and use `tls` while `ioc`
   // destroys its pending handlers, so both are declared (and outlive) before it.
   ConnectionRegistry registry(config_.limits.max_connections);
+  std::unique_ptr<net::ssl::context> tls;
   net::io_context ioc(static_cast<int>(config_.worker_threads));
-  auto listener = std::make_shared<Listener>(ioc, **tls, router_, config_.limits, registry);
+  // Installed first: a SIGTERM during startup is queued for the drain below, never the default
+  // action (death by signal, exit status 143).
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+  auto tls_result = make_server_tls_context(config_);
+  if (!tls_result) {
+    log_error("tls setup failed", {{"detail", tls_result.error().detail}});
+    return 1;
+  }
+  tls = std::move(*tls_result);
+  auto listener = std::make_shared<Listener>(ioc, *tls, router_, config_.limits, registry);
   auto bound = listener->open(config_.listen_host, config_.listen_port);
   if (!bound) {
     log_error("cannot listen", {{"detail", bound.error().detail}});
     return 1;
   }
-  // Tests and orchestration wait for this exact line; it is logged once the socket listens.
-  log_info("listening on " + endpoint_text(*bound),
-           {{"port", bound->port()}, {"worker_threads", config_.worker_threads}});
-  listener->run();
-
-  net::signal_set signals(ioc, SIGINT, SIGTERM);
   net::steady_timer drain_timer(ioc);
   signals.async_wait([&](boost::system::error_code ec, int signal_number) {
     if (ec) return;
@@ -81,6 +80,11 @@ int Server::run() {
     stop_when_drained(drain_timer, registry, ioc,
                       std::chrono::steady_clock::now() + config_.limits.shutdown_grace);
   });
+
+  // Tests and orchestration wait for this exact line; it is logged once the socket listens.
+  log_info("listening on " + endpoint_text(*bound),
+           {{"port", bound->port()}, {"worker_threads", config_.worker_threads}});
+  listener->run();
 
   std::vector<std::thread> workers;
   for (unsigned i = 1; i < config_.worker_threads; ++i)
