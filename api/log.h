@@ -1,0 +1,41 @@
+// Structured logs: one JSON object per line on stderr, so operators can ship them as-is.
+// Never pass Authorization headers, API keys or request bodies as fields.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace encore::api {
+
+enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3 };
+
+std::optional<LogLevel> parse_log_level(std::string_view text);
+std::string_view to_string(LogLevel level);
+
+// Process-wide threshold; lines below it are dropped before they are formatted.
+void set_log_level(LogLevel level);
+bool log_enabled(LogLevel level);
+
+// Writes {"ts","level","msg", ...fields} as one line. `fields` must be a JSON object (or null).
+void log(LogLevel level, std::string_view msg, const nlohmann::json& fields = nullptr);
+
+inline void log_debug(std::string_view msg, const nlohmann::json& fields = nullptr) {
+  log(LogLevel::debug, msg, fields);
+}
+inline void log_info(std::string_view msg, const nlohmann::json& fields = nullptr) {
+  log(LogLevel::info, msg, fields);
+}
+inline void log_warn(std::string_view msg, const nlohmann::json& fields = nullptr) {
+  log(LogLevel::warn, msg, fields);
+}
+inline void log_error(std::string_view msg, const nlohmann::json& fields = nullptr) {
+  log(LogLevel::error, msg, fields);
+}
+
+// 16 random hex chars (8 bytes from the CSPRNG): unique enough to correlate one request's lines.
+std::string new_request_id();
+
+}  // namespace encore::api
