@@ -395,7 +395,7 @@ TEST_CASE("progress bars appear on a terminal only", "[admin]") {
   CHECK(tty.find("/s") != std::string::npos);
 }
 
-TEST_CASE("migrate is refused while a server holds the lock; keys still work", "[admin]") {
+TEST_CASE("migrate is refused while a server holds the lock, keys still work", "[admin]") {
   TempDir dir;
   auto db = dir / "l.db";
   REQUIRE(admin(dir, {"--db", db, "init"}).code == 0);
