@@ -137,6 +137,11 @@ int backup(const Globals& g, const std::string& file, bool force) {
     if (fs::is_directory(file, ec)) throw Failure(file + " is a directory; FILE must be a file");
   }
   if (fs::equivalent(file, g.db, ec)) throw Failure("FILE must not be the database itself");
+  auto parent = fs::path(file).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, ec)) {
+    throw Failure("directory " + parent.string() +
+                  " does not exist; create it or choose another FILE");
+  }
   // Copy to a temporary name next to FILE, verify it, then rename: an existing FILE is replaced
   // only by a copy that verifies.
   std::string tmp = file + ".partial";
