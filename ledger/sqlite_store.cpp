@@ -540,6 +540,13 @@ class SqliteStore final : public Store {
     while (s.executeStep()) out.push_back(s.getColumn(0).getString());
     return out;
   }
+  void scan_members(const std::function<bool(const MemberRow&)>& visit) override {
+    SQLite::Statement s(
+        db_, std::string("SELECT ") + kMemberColumns + " FROM members ORDER BY member_id");
+    while (s.executeStep()) {
+      if (!visit(read_member(s))) return;
+    }
+  }
   std::vector<std::string> members_with_stale_holds(TimePoint as_of) override {
     return member_list(sql_members_stale_holds_, as_of);
   }
