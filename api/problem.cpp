@@ -50,6 +50,8 @@ ProblemKind problem_kind(ErrorCode code) {
       return {s::unprocessable_entity, "Hold not open"};
     case ErrorCode::already_reversed:
       return {s::unprocessable_entity, "Already reversed"};
+    case ErrorCode::not_reversible:
+      return {s::unprocessable_entity, "Not reversible"};
     case ErrorCode::overloaded:
       return {s::service_unavailable, "Overloaded"};
     case ErrorCode::internal:
