@@ -9,7 +9,9 @@ namespace {
 using nlohmann::json;
 constexpr std::int64_t max_safe_integer = (std::int64_t{1} << 53) - 1;
 
-Result<ObjectReader> body_object(const json& body) { return ObjectReader::open(body, ""); }
+Result<ObjectReader> body_object(const json& body) {
+  return ObjectReader::open(body, "");
+}
 
 // An optional string that may also be given as null (treated as absent).
 Failure optional_string(ObjectReader& r, std::string_view key, std::size_t max_bytes,
@@ -109,8 +111,8 @@ Result<PurchaseRequest> decode_purchase(const json& body) {
     return *f;
   if (auto f = r->string("order_id", Presence::required, 1, max_order_id_length, out.order_id))
     return *f;
-  if (auto f = r->integer("amount_minor", Presence::required, 1, max_safe_integer,
-                          out.amount_minor))
+  if (auto f =
+          r->integer("amount_minor", Presence::required, 1, max_safe_integer, out.amount_minor))
     return *f;
   if (auto f = r->string("currency", Presence::required, 3, 3, out.currency)) return *f;
   if (auto f = optional_time(*r, "occurred_at", out.occurred_at)) return *f;
@@ -127,8 +129,8 @@ Result<RefundRequest> decode_refund(const json& body) {
     return *f;
   if (auto f = r->string("refund_id", Presence::required, 1, max_order_id_length, out.refund_id))
     return *f;
-  if (auto f = r->integer("amount_minor", Presence::required, 1, max_safe_integer,
-                          out.amount_minor))
+  if (auto f =
+          r->integer("amount_minor", Presence::required, 1, max_safe_integer, out.amount_minor))
     return *f;
   if (auto f = r->finish()) return *f;
   return out;
@@ -155,8 +157,7 @@ Result<HoldRequest> decode_hold(const json& body) {
     return *f;
   if (auto f = r->integer("points", Presence::required, 1, max_safe_integer, out.points)) return *f;
   if (auto f = optional_string(*r, "order_id", max_order_id_length, out.order_id)) return *f;
-  if (auto f = optional_int(*r, "ttl_seconds", 1, max_hold_ttl_seconds, out.ttl_seconds))
-    return *f;
+  if (auto f = optional_int(*r, "ttl_seconds", 1, max_hold_ttl_seconds, out.ttl_seconds)) return *f;
   if (auto f = r->finish()) return *f;
   return out;
 }
@@ -177,8 +178,8 @@ Result<AdjustRequest> decode_adjustment(const json& body) {
   AdjustRequest out;
   if (auto f = r->string("member_id", Presence::required, 1, max_member_id_length, out.member_id))
     return *f;
-  if (auto f = r->integer("points", Presence::required, -max_safe_integer, max_safe_integer,
-                          out.points))
+  if (auto f =
+          r->integer("points", Presence::required, -max_safe_integer, max_safe_integer, out.points))
     return *f;
   if (out.points == 0) return invalid_field("points", "must not be zero");
   if (auto f = r->string("reason", Presence::required, 1, max_reason_length, out.reason)) return *f;
@@ -196,7 +197,9 @@ Result<std::string> decode_reversal(const json& body) {
 }
 
 namespace {
-json optional_json(const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); }
+json optional_json(const std::optional<std::string>& s) {
+  return s ? json(*s) : json(nullptr);
+}
 }  // namespace
 
 json encode(const Entry& e) {
@@ -271,9 +274,12 @@ json encode_entries(const std::vector<Entry>& entries) {
 }
 
 json encode(const PurchaseResult& r) {
-  return {{"order_id", r.order_id},           {"member_id", r.member_id},
-          {"points_earned", r.points_earned}, {"bonus_points", r.bonus_points},
-          {"tier", r.tier},                   {"entries", encode_entries(r.entries)},
+  return {{"order_id", r.order_id},
+          {"member_id", r.member_id},
+          {"points_earned", r.points_earned},
+          {"bonus_points", r.bonus_points},
+          {"tier", r.tier},
+          {"entries", encode_entries(r.entries)},
           {"balance", encode(r.balance)}};
 }
 
@@ -297,9 +303,9 @@ json encode(const Quote& q) {
 }
 
 json encode(const EntriesPage& page) {
-  return {{"entries", encode_entries(page.entries)},
-          {"next_cursor", page.next_cursor ? json(std::to_string(*page.next_cursor))
-                                           : json(nullptr)}};
+  return {
+      {"entries", encode_entries(page.entries)},
+      {"next_cursor", page.next_cursor ? json(std::to_string(*page.next_cursor)) : json(nullptr)}};
 }
 
 json encode(const TierChange& c) {

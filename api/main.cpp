@@ -1,14 +1,67 @@
-// encore-server: parses the configuration, registers routes, serves until SIGTERM.
+// encore-server: parses the configuration, opens the ledger, registers routes, serves until
+// SIGTERM, then drains the writer.
 #include <csignal>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "api/auth.h"
 #include "api/config.h"
+#include "api/idempotency.h"
 #include "api/log.h"
+#include "api/metrics.h"
 #include "api/router.h"
+#include "api/routes.h"
 #include "api/server.h"
 #include "api/system_routes.h"
+#include "api/write_queue.h"
+#include "ledger/db_lock.h"
+#include "ledger/ledger.h"
+
+namespace {
+
+// Bounds of the writer: a full queue answers 503 `overloaded` instead of growing without limit.
+constexpr std::size_t max_write_queue_depth = 20'000;
+constexpr std::size_t max_batch_jobs = 1'024;
+
+int serve(const encore::api::Config& config) {
+  using namespace encore;
+  using namespace encore::api;
+  auto lock = DatabaseLock::try_acquire(config.db_path);
+  if (!lock) {
+    log_error("database is held by another encore-server", {{"db", config.db_path}});
+    return 1;
+  }
+  auto program = Program::load(config.program_path);
+  if (!program) {
+    log_error("invalid program", {{"path", config.program_path},
+                                  {"field", program.error().field},
+                                  {"detail", program.error().detail}});
+    return 1;
+  }
+  SystemClock clock;
+  auto ledger = Ledger::open(config.db_path, std::move(program).value(), clock);
+  WriteQueue writes(*ledger, max_write_queue_depth, max_batch_jobs);
+  KeyCache keys(*ledger);
+  IdempotencyGuard idempotency(*ledger);
+  Services services{*ledger, writes, keys, idempotency, metrics()};
+  Router router;
+  add_system_routes(router, [&ledger] {
+    try {
+      ledger->with_reader([](Store& s) { s.ledger_totals(); });
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  });
+  add_ledger_routes(router, services);
+  Server server(config, std::move(router));
+  int code = server.run();
+  writes.stop();  // every acknowledged write already committed; this drains stragglers
+  return code;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace encore::api;
@@ -30,9 +83,10 @@ int main(int argc, char** argv) {
   log_info("starting encore-server", {{"db", config.db_path},
                                       {"program", config.program_path},
                                       {"worker_threads", config.worker_threads}});
-  Router router;
-  add_system_routes(router);
-  // Business routes (/v1/members, /v1/purchases, ...) are registered here by their modules.
-  Server server(config, std::move(router));
-  return server.run();
+  try {
+    return serve(config);
+  } catch (const std::exception& e) {
+    log_error("fatal", {{"error", e.what()}});
+    return 1;
+  }
 }

@@ -81,6 +81,13 @@ std::optional<std::string_view> Context::query_value(std::string_view name) cons
 }
 
 void Router::add(http::verb method, std::string pattern, Handler handler) {
+  add_async(method, std::move(pattern),
+            [handler = std::move(handler)](const Request& req, Context& ctx, Respond respond) {
+              respond(handler(req, ctx));
+            });
+}
+
+void Router::add_async(http::verb method, std::string pattern, AsyncHandler handler) {
   const auto parts = split_path(pattern);
   if (parts.empty()) throw std::invalid_argument("route pattern must start with '/': " + pattern);
   Route route{method, pattern, {}, std::move(handler)};
@@ -105,7 +112,8 @@ std::vector<RouteInfo> Router::routes() const {
   return out;
 }
 
-Response Router::handle(const Request& req, Context& ctx) const {
+const Router::Route* Router::match(const Request& req, Context& ctx,
+                                   std::optional<Response>& refusal) const {
   const std::string_view target = req.target();
   const auto question = target.find('?');
   const auto parts = split_path(target.substr(0, question));
@@ -122,7 +130,8 @@ Response Router::handle(const Request& req, Context& ctx) const {
     if (ok) matches.push_back(&r);
   }
   if (matches.empty()) {
-    return problem_response(make_error(ErrorCode::not_found, "", "no such resource"));
+    refusal = problem_response(make_error(ErrorCode::not_found, "", "no such resource"));
+    return nullptr;
   }
   auto literal_first = [](const Route* a, const Route* b) {
     for (std::size_t i = 0; i < a->segments.size(); ++i) {
@@ -152,7 +161,8 @@ Response Router::handle(const Request& req, Context& ctx) const {
     Response res = problem_response(http::status::method_not_allowed, "method_not_allowed",
                                     "Method not allowed", "allowed methods: " + allow);
     res.set(http::field::allow, allow);
-    return res;
+    refusal = std::move(res);
+    return nullptr;
   }
 
   ctx.route_pattern = chosen->pattern;
@@ -160,20 +170,35 @@ Response Router::handle(const Request& req, Context& ctx) const {
     if (!chosen->segments[i].is_param) continue;
     auto value = percent_decode(parts[i], false);
     if (!value) {
-      return problem_response(make_error(ErrorCode::invalid_request, chosen->segments[i].text,
-                                         "malformed percent-encoding in path"));
+      refusal = problem_response(make_error(ErrorCode::invalid_request, chosen->segments[i].text,
+                                            "malformed percent-encoding in path"));
+      return nullptr;
     }
     ctx.params[chosen->segments[i].text] = std::move(*value);
   }
+  return chosen;
+}
+
+void Router::handle_async(const Request& req, Context& ctx, Respond respond) const {
+  std::optional<Response> refusal;
+  const Route* chosen = match(req, ctx, refusal);
+  if (chosen == nullptr) return respond(std::move(*refusal));
   try {
-    return chosen->handler(req, ctx);
+    return chosen->handler(req, ctx, respond);
   } catch (const std::exception& e) {
     log_error("handler threw",
               {{"request_id", ctx.request_id}, {"route", ctx.route_pattern}, {"error", e.what()}});
   } catch (...) {
     log_error("handler threw", {{"request_id", ctx.request_id}, {"route", ctx.route_pattern}});
   }
-  return problem_response(make_error(ErrorCode::internal, "", ""));
+  respond(problem_response(make_error(ErrorCode::internal, "", "")));
+}
+
+Response Router::handle(const Request& req, Context& ctx) const {
+  std::optional<Response> out;
+  handle_async(req, ctx, [&out](Response res) { out = std::move(res); });
+  if (!out) throw std::logic_error("Router::handle used on a route that answers asynchronously");
+  return std::move(*out);
 }
 
 }  // namespace encore::api

@@ -32,6 +32,10 @@ struct Context {
 };
 
 using Handler = std::function<Response(const Request&, Context&)>;
+// Delivers the response; may be called later and from another thread (e.g. the writer thread
+// after a group commit). Called exactly once.
+using Respond = std::function<void(Response)>;
+using AsyncHandler = std::function<void(const Request&, Context&, Respond)>;
 
 struct RouteInfo {
   http::verb method;
@@ -44,10 +48,13 @@ class Router {
   // Throws std::invalid_argument for a malformed pattern or a duplicate (method, pattern): both
   // are programming errors caught at startup.
   void add(http::verb method, std::string pattern, Handler handler);
+  void add_async(http::verb method, std::string pattern, AsyncHandler handler);
 
   // Dispatches; unknown path -> 404 `not_found`, known path with another method -> 405 with an
   // Allow header. A handler that throws yields 500 `internal` (the exception is logged, not sent).
   Response handle(const Request& req, Context& ctx) const;
+  // The same dispatch for routes that answer later: `respond` is called exactly once.
+  void handle_async(const Request& req, Context& ctx, Respond respond) const;
 
   // Registered routes in registration order (compared with docs/openapi.yaml by a test).
   std::vector<RouteInfo> routes() const;
@@ -61,8 +68,10 @@ class Router {
     http::verb method;
     std::string pattern;
     std::vector<Segment> segments;
-    Handler handler;
+    AsyncHandler handler;
   };
+  // The matched route, or the response that ends the request (404, 405, bad path).
+  const Route* match(const Request& req, Context& ctx, std::optional<Response>& refusal) const;
 
   std::vector<Route> routes_;
 };

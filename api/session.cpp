@@ -7,6 +7,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "api/log.h"
+#include "api/metrics.h"
 #include "api/problem.h"
 
 namespace encore::api {
@@ -145,11 +146,18 @@ void Session::on_read_error(beast::error_code ec) {
 }
 
 void Session::handle_request() {
-  Request req = parser_->release();
-  Context ctx;
-  ctx.request_id = new_request_id();
-  Response res = router_.handle(req, ctx);
-  send(std::move(res), !req.keep_alive() || draining_, ctx, req.method_string());
+  request_ = parser_->release();
+  context_ = Context{};
+  context_.request_id = new_request_id();
+  // The handler may answer from another thread (the writer, after a group commit): hop back onto
+  // this session's strand before touching the stream. One request at a time per connection, so
+  // request_ and context_ stay put until the response is sent.
+  router_.handle_async(request_, context_, [self = shared_from_this()](Response res) {
+    net::dispatch(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+      self->send(std::move(res), !self->request_.keep_alive() || self->draining_, self->context_,
+                 self->request_.method_string());
+    });
+  });
 }
 
 void Session::send(Response res, bool close, const Context& ctx, std::string_view method) {
@@ -157,17 +165,18 @@ void Session::send(Response res, bool close, const Context& ctx, std::string_vie
   res.keep_alive(!close);
   res.set("X-Request-Id", ctx.request_id);
   res.prepare_payload();
-  const auto latency = std::chrono::steady_clock::now() - request_start_;
+  const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - request_start_);
+  metrics().observe(method, ctx.route_pattern, res.result_int(), latency);
   // The access log names the route pattern, never the raw target (it may carry member ids) and
   // never headers or bodies (Authorization, personal data).
-  log_info("request",
-           {{"request_id", ctx.request_id},
-            {"method", method},
-            {"route", ctx.route_pattern},
-            {"status", res.result_int()},
-            {"latency_us", std::chrono::duration_cast<std::chrono::microseconds>(latency).count()},
-            {"key_name",
-             ctx.key_name.empty() ? nlohmann::json(nullptr) : nlohmann::json(ctx.key_name)}});
+  log_info("request", {{"request_id", ctx.request_id},
+                       {"method", method},
+                       {"route", ctx.route_pattern},
+                       {"status", res.result_int()},
+                       {"latency_us", latency.count()},
+                       {"key_name", ctx.key_name.empty() ? nlohmann::json(nullptr)
+                                                         : nlohmann::json(ctx.key_name)}});
   response_ = std::move(res);
   beast::get_lowest_layer(stream_).expires_after(limits_.read_timeout);
   http::async_write(stream_, response_,

@@ -71,6 +71,8 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Response response_;  // owned here until async_write completes
+  Request request_;    // owned here until its response is sent (handlers may answer later)
+  Context context_;
   const Router& router_;
   const Limits& limits_;
   ConnectionRegistry& registry_;

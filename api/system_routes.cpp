@@ -4,8 +4,11 @@
 
 namespace encore::api {
 
-void add_system_routes(Router& router) {
-  router.add(http::verb::get, "/healthz", [](const Request&, Context&) {
+void add_system_routes(Router& router, std::function<bool()> database_ok) {
+  router.add(http::verb::get, "/healthz", [database_ok](const Request&, Context&) {
+    if (database_ok && !database_ok()) {
+      return problem_response(make_error(ErrorCode::overloaded, "", "the database cannot be read"));
+    }
     return json_response(http::status::ok, {{"status", "ok"}});
   });
   router.add(http::verb::get, "/v1/noop", [](const Request&, Context&) {

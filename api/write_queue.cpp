@@ -10,7 +10,9 @@ WriteQueue::WriteQueue(Ledger& ledger, std::size_t max_queue_depth, std::size_t 
       max_batch_jobs_(max_batch_jobs),
       thread_([this] { run(); }) {}
 
-WriteQueue::~WriteQueue() { stop(); }
+WriteQueue::~WriteQueue() {
+  stop();
+}
 
 bool WriteQueue::submit(Job job, Done done) {
   {

@@ -626,6 +626,16 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  LedgerTotals ledger_totals() override {
+    auto& s = stmt(sql_ledger_totals_);
+    s.executeStep();
+    LedgerTotals t{s.getColumn(0).getInt64(), 0, s.getColumn(1).getInt64(),
+                   s.getColumn(2).getInt64()};
+    auto& last = stmt(sql_last_entry_);
+    if (last.executeStep()) t.last_entry_id = last.getColumn(0).getInt64();
+    return t;
+  }
+
   std::string integrity_check() override {
     return db_.execAndGet("PRAGMA integrity_check").getString();
   }
@@ -773,6 +783,8 @@ class SqliteStore final : public Store {
       "SELECT DISTINCT member_id FROM holds WHERE state = 'open' AND expires_at <= ? "
       "ORDER BY member_id";
   const std::string sql_all_members_ = "SELECT member_id FROM members ORDER BY member_id";
+  const std::string sql_ledger_totals_ =
+      "SELECT COUNT(*), COALESCE(SUM(balance), 0), COALESCE(SUM(debt), 0) FROM members";
   const std::string sql_api_key_ =
       "SELECT name, role, key_hash, created_at, revoked_at FROM api_keys WHERE name = ?";
   const std::string sql_api_keys_ =

@@ -73,6 +73,14 @@ struct RefundRow {
   TimePoint created_at{};
 };
 
+// Whole-ledger gauges for /metrics.
+struct LedgerTotals {
+  std::int64_t members = 0;
+  std::int64_t last_entry_id = 0;
+  Points balance = 0;  // sum of members' balances
+  Points debt = 0;
+};
+
 struct ApiKeyRow {
   std::string name;
   std::string role;
@@ -181,6 +189,7 @@ class Store {
   virtual std::int64_t purge_idempotency(TimePoint older_than) = 0;
 
   virtual std::vector<StoredMemberTotals> member_totals() = 0;
+  virtual LedgerTotals ledger_totals() = 0;
   virtual std::string integrity_check() = 0;  // "ok" when the file is sound
   virtual void backup_to(const std::string& path) = 0;
 };

@@ -1,0 +1,135 @@
+// Admin routes: the program in force, Prometheus metrics, and operations the CLI runs through
+// the server so that it stays the single writer (expiry runs, erasure, tier recompute).
+#include "api/codec.h"
+#include "api/problem.h"
+#include "api/routes.h"
+#include "ledger/json_reader.h"
+#include "ledger/time_zone.h"
+
+namespace encore::api {
+namespace {
+
+using nlohmann::json;
+const std::vector<Role> admin_only = {Role::admin};
+
+std::string ledger_gauges(Services& s) {
+  LedgerTotals totals;
+  s.ledger.with_reader([&](Store& store) { totals = store.ledger_totals(); });
+  auto writes = s.writes.stats();
+  std::string out;
+  auto gauge = [&out](const char* name, const char* help, const char* type, std::int64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + std::to_string(value) + "\n";
+  };
+  gauge("encore_members", "Enrolled members.", "gauge", totals.members);
+  gauge("encore_ledger_last_entry_id", "Id of the newest ledger entry.", "gauge",
+        totals.last_entry_id);
+  gauge("encore_points_balance", "Sum of all members' balances (points).", "gauge", totals.balance);
+  gauge("encore_points_debt", "Sum of refund shortfall debts (points).", "gauge", totals.debt);
+  gauge("encore_write_batches_total", "Group-commit transactions.", "counter",
+        static_cast<std::int64_t>(writes.batches));
+  gauge("encore_write_jobs_total", "Writes committed through the writer.", "counter",
+        static_cast<std::int64_t>(writes.jobs));
+  gauge("encore_write_failed_commits_total", "Batches whose commit failed.", "counter",
+        static_cast<std::int64_t>(writes.failed_commits));
+  return out;
+}
+
+struct ExpiryRunRequest {
+  std::optional<TimePoint> as_of;
+  bool dry_run = false;
+};
+
+Result<ExpiryRunRequest> decode_expiry_run(const json& body) {
+  ExpiryRunRequest out;
+  if (body.is_null()) return out;
+  auto r = ObjectReader::open(body, "");
+  if (!r) return r.error();
+  if (const json* v = r->take("as_of"); v != nullptr && !v->is_null()) {
+    if (!v->is_string() || !parse_rfc3339(v->get_ref<const std::string&>())) {
+      return invalid_field("as_of", "must be an RFC 3339 time");
+    }
+    out.as_of = parse_rfc3339(v->get_ref<const std::string&>());
+  }
+  if (const json* v = r->take("dry_run"); v != nullptr) {
+    if (!v->is_boolean()) return invalid_field("dry_run", "must be true or false");
+    out.dry_run = v->get<bool>();
+  }
+  if (auto f = r->finish()) return *f;
+  return out;
+}
+
+void add_admin_write(Router& router, Services& s, std::string pattern,
+                     std::function<Result<WriteOp>(const json&, const Context&)> make) {
+  router.add_async(http::verb::post, std::move(pattern),
+                   [&s, make](const Request& req, Context& ctx, Respond respond) {
+                     std::optional<Response> refusal;
+                     auto who = authorize(s, req, ctx, admin_only, refusal);
+                     if (!who) return respond(std::move(*refusal));
+                     auto body = read_json_body(req, true);
+                     if (!body) return respond(error_response(body.error()));
+                     auto op = make(*body, ctx);
+                     if (!op) return respond(error_response(op.error()));
+                     submit_write(s, req, ctx, *who, *body, std::move(*op), std::move(respond));
+                   });
+}
+
+}  // namespace
+
+void add_admin_routes(Router& router, Services& s) {
+  router.add(http::verb::get, "/v1/program", [&s](const Request& req, Context& ctx) {
+    std::optional<Response> refusal;
+    if (!authorize(s, req, ctx, admin_only, refusal)) return std::move(*refusal);
+    return json_response(http::status::ok, s.ledger.program().source);
+  });
+
+  router.add(http::verb::get, "/metrics", [&s](const Request& req, Context& ctx) {
+    std::optional<Response> refusal;
+    if (!authorize(s, req, ctx, admin_only, refusal)) return std::move(*refusal);
+    Response res{http::status::ok, 11};
+    res.set(http::field::content_type, "text/plain; version=0.0.4");
+    res.body() = s.metrics.render_requests() + ledger_gauges(s);
+    return res;
+  });
+
+  add_admin_write(router, s, "/v1/admin/expiry-runs",
+                  [&s](const json& body, const Context&) -> Result<WriteOp> {
+                    auto request = decode_expiry_run(body);
+                    if (!request) return request.error();
+                    auto as_of = request->as_of.value_or(s.ledger.clock().now());
+                    return WriteOp{[as_of, dry = request->dry_run](Writer& w) {
+                      return outcome(w.run_expiry(as_of, dry, Actor{"admin"}), http::status::ok,
+                                     [dry](const ExpiryRunResult& r) {
+                                       return json{{"members", r.members},
+                                                   {"entries", r.entries},
+                                                   {"points", r.points},
+                                                   {"dry_run", dry}};
+                                     });
+                    }};
+                  });
+
+  add_admin_write(router, s, "/v1/members/{member_id}/erase",
+                  [](const json& body, const Context& ctx) -> Result<WriteOp> {
+                    if (!body.is_null() && !(body.is_object() && body.empty())) {
+                      return invalid_field("", "erase takes no body");
+                    }
+                    return WriteOp{[id = std::string(ctx.param("member_id"))](Writer& w) {
+                      return outcome(w.erase_member(id), http::status::ok,
+                                     [](const MemberProfile& m) { return encode(m); });
+                    }};
+                  });
+
+  add_admin_write(router, s, "/v1/admin/tiers/recompute",
+                  [](const json& body, const Context&) -> Result<WriteOp> {
+                    if (!body.is_null() && !(body.is_object() && body.empty())) {
+                      return invalid_field("", "recompute takes no body");
+                    }
+                    return WriteOp{[](Writer& w) {
+                      return outcome(w.recompute_tiers(), http::status::ok, [](std::int64_t n) {
+                        return json{{"changed", n}};
+                      });
+                    }};
+                  });
+}
+
+}  // namespace encore::api

@@ -1,0 +1,125 @@
+// /v1/members...: enrolment, profile, balance, entries, tier history.
+#include <charconv>
+
+#include "api/codec.h"
+#include "api/problem.h"
+#include "api/routes.h"
+
+namespace encore::api {
+namespace {
+
+using nlohmann::json;
+const std::vector<Role> any_role = {Role::pos, Role::app, Role::admin};
+
+template <class T, class Encode>
+Response read_response(const Result<T>& result, Encode encode) {
+  if (!result) return error_response(result.error());
+  return json_response(http::status::ok, encode(result.value()));
+}
+
+Result<std::size_t> page_limit(const Context& ctx) {
+  auto text = ctx.query_value("limit");
+  if (!text) return default_entries_page;
+  std::size_t limit = 0;
+  auto r = std::from_chars(text->data(), text->data() + text->size(), limit);
+  if (r.ec != std::errc{} || r.ptr != text->data() + text->size() || limit < 1 ||
+      limit > max_entries_page) {
+    return make_error(ErrorCode::invalid_request, "limit", "must be an integer from 1 to 200");
+  }
+  return limit;
+}
+
+Result<std::optional<std::int64_t>> page_cursor(const Context& ctx) {
+  auto text = ctx.query_value("cursor");
+  if (!text) return std::optional<std::int64_t>{};
+  std::int64_t cursor = 0;
+  auto r = std::from_chars(text->data(), text->data() + text->size(), cursor);
+  if (r.ec != std::errc{} || r.ptr != text->data() + text->size() || cursor < 1) {
+    return make_error(ErrorCode::invalid_request, "cursor", "is not a cursor this API issued");
+  }
+  return std::optional<std::int64_t>{cursor};
+}
+
+}  // namespace
+
+void add_member_routes(Router& router, Services& s) {
+  router.add_async(http::verb::post, "/v1/members",
+                   [&s](const Request& req, Context& ctx, Respond respond) {
+                     std::optional<Response> refusal;
+                     auto who = authorize(s, req, ctx, any_role, refusal);
+                     if (!who) return respond(std::move(*refusal));
+                     auto body = read_json_body(req, false);
+                     if (!body) return respond(error_response(body.error()));
+                     auto request = decode_enrol(*body);
+                     if (!request) return respond(error_response(request.error()));
+                     Actor actor{who->name};
+                     submit_write(
+                         s, req, ctx, *who, *body,
+                         [request = *request, actor](Writer& w) {
+                           return outcome(w.enrol(request, actor), http::status::created,
+                                          [](const MemberProfile& m) { return encode(m); });
+                         },
+                         std::move(respond));
+                   });
+
+  router.add(http::verb::get, "/v1/members/{member_id}", [&s](const Request& req, Context& ctx) {
+    std::optional<Response> refusal;
+    if (!authorize(s, req, ctx, any_role, refusal)) return std::move(*refusal);
+    return read_response(s.ledger.member(std::string(ctx.param("member_id"))),
+                         [](const MemberProfile& m) { return encode(m); });
+  });
+
+  router.add_async(http::verb::patch, "/v1/members/{member_id}",
+                   [&s](const Request& req, Context& ctx, Respond respond) {
+                     std::optional<Response> refusal;
+                     auto who = authorize(s, req, ctx, {Role::app, Role::admin}, refusal);
+                     if (!who) return respond(std::move(*refusal));
+                     auto body = read_json_body(req, false);
+                     if (!body) return respond(error_response(body.error()));
+                     auto patch = decode_member_patch(*body);
+                     if (!patch) return respond(error_response(patch.error()));
+                     std::string id(ctx.param("member_id"));
+                     submit_write(
+                         s, req, ctx, *who, *body,
+                         [id, patch = *patch](Writer& w) {
+                           return outcome(w.update_member(id, patch), http::status::ok,
+                                          [](const MemberProfile& m) { return encode(m); });
+                         },
+                         std::move(respond));
+                   });
+
+  router.add(http::verb::get, "/v1/members/{member_id}/balance",
+             [&s](const Request& req, Context& ctx) {
+               std::optional<Response> refusal;
+               if (!authorize(s, req, ctx, any_role, refusal)) return std::move(*refusal);
+               return read_response(s.ledger.balance(std::string(ctx.param("member_id"))),
+                                    [](const BalanceView& b) { return encode(b); });
+             });
+
+  router.add(
+      http::verb::get, "/v1/members/{member_id}/entries", [&s](const Request& req, Context& ctx) {
+        std::optional<Response> refusal;
+        if (!authorize(s, req, ctx, any_role, refusal)) return std::move(*refusal);
+        auto limit = page_limit(ctx);
+        if (!limit) return error_response(limit.error());
+        auto cursor = page_cursor(ctx);
+        if (!cursor) return error_response(cursor.error());
+        return read_response(s.ledger.entries(std::string(ctx.param("member_id")), *cursor, *limit),
+                             [](const EntriesPage& p) { return encode(p); });
+      });
+
+  router.add(http::verb::get, "/v1/members/{member_id}/tier-history",
+             [&s](const Request& req, Context& ctx) {
+               std::optional<Response> refusal;
+               if (!authorize(s, req, ctx, any_role, refusal)) return std::move(*refusal);
+               std::string id(ctx.param("member_id"));
+               auto history = s.ledger.tier_history(id);
+               if (!history) return error_response(history.error());
+               auto member = s.ledger.member(id);
+               if (!member) return error_response(member.error());
+               return json_response(http::status::ok,
+                                    encode_tier_history(id, member->tier, *history));
+             });
+}
+
+}  // namespace encore::api
