@@ -80,13 +80,10 @@ void add_points_routes(Router& router, Services& s) {
       write_route(s, pos_admin, false, decode_hold,
                   [](HoldRequest r, const Context&, Actor a) -> WriteOp {
                     return [r, a](Writer& w) {
-                      return outcome(
-                          w.create_hold(r, a), http::status::created, [](const PostingResult& x) {
-                            return json{{"hold_id", x.hold->hold_id},
-                                        {"expires_at", format_rfc3339(x.hold->expires_at)},
-                                        {"hold", encode(*x.hold)},
-                                        {"balance", encode(x.balance)}};
-                          });
+                      return outcome(w.create_hold(r, a), http::status::created,
+                                     [](const PostingResult& x) {
+                                       return encode(*x.hold);  // SPEC: {hold_id, expires_at, ...}
+                                     });
                     };
                   }));
 
