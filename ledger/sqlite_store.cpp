@@ -225,6 +225,11 @@ class SqliteStore final : public Store {
   void rollback_to_savepoint() override { db_.exec("ROLLBACK TO op; RELEASE op"); }
   void begin_read() override { db_.exec("BEGIN"); }
   void end_read() override {
+    // Fix (model test): a cached statement left on a row (single-row lookups step once and are
+    // only reset on their next use) keeps its WAL read snapshot alive past COMMIT, so every
+    // later read on this pooled connection saw the database as of its first read. Reset them
+    // all so the next read transaction starts a fresh snapshot.
+    for (auto& [sql, s] : cache_) s->reset();
     if (!sqlite3_get_autocommit(db_.getHandle())) db_.exec("COMMIT");
   }
 
