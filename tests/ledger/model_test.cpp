@@ -562,7 +562,7 @@ TEST_CASE("random operation sequences keep the ledger consistent with the model"
     seeds.push_back(std::strtoull(one, nullptr, 10));
   } else {
     const char* sanitized = std::getenv("ENCORE_SANITIZED_RUN");
-    int count = (sanitized != nullptr && std::string(sanitized) == "1") ? 40 : 150;
+    int count = (sanitized != nullptr && std::string(sanitized) == "1") ? 100 : 150;
     for (int i = 1; i <= count; ++i) seeds.push_back(static_cast<std::uint64_t>(i));
   }
   for (auto seed : seeds) {
