@@ -1,6 +1,8 @@
 // End-to-end happy paths of every SPEC 5 route, and the role x route auth matrix.
+#include <atomic>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -384,4 +386,28 @@ TEST_CASE("auth matrix: each role gets exactly the routes SPEC 5 gives it", "[e2
   }
   // /healthz needs no key.
   CHECK(anonymous.get("/healthz").status == 200);
+}
+
+TEST_CASE("concurrent first requests after start are all authenticated (no 401 while keys load)",
+          "[e2e][auth]") {
+  // Regression: the key cache skipped the reload when another thread held it, and answered from
+  // the still-empty map, so valid keys got 401 right after a (re)start.
+  for (int round = 0; round < 3; ++round) {
+    ApiServer server;
+    constexpr int threads = 16;
+    std::vector<unsigned> statuses(threads);
+    std::vector<std::thread> pool;
+    std::atomic<int> ready{0};
+    for (int i = 0; i < threads; ++i) {
+      pool.emplace_back([&, i] {
+        Client c(server.port(), server.keys().app);
+        c.get("/healthz");  // no key needed: does not load the key cache
+        ++ready;
+        while (ready.load() < threads) std::this_thread::yield();
+        statuses[static_cast<std::size_t>(i)] = c.get("/v1/members/nobody").status;
+      });
+    }
+    for (auto& t : pool) t.join();
+    for (unsigned s : statuses) CHECK(s == 404);
+  }
 }
