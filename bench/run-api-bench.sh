@@ -9,7 +9,7 @@
 #
 # Environment: BUILD_DIR (build-rel), DURATION (15), ROUNDS (3), CONNECTIONS (64), THREADS (2),
 # MEMBERS (100000), SCENARIOS ("purchase balance hot_redeem"), PORT (random), KEEP (1 keeps the
-# temp dir), SERVER_BIN (the encore-server to run), SERVER_ARGS (extra encore-server flags), SERVER_ENV (e.g. "ENCORE_LOG_LEVEL=warn").
+# temp dir), SKIP_BUILD (1: use the binaries as built), SERVER_BIN (the encore-server to run), SERVER_ARGS (extra encore-server flags), SERVER_ENV (e.g. "ENCORE_LOG_LEVEL=warn").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,8 +25,10 @@ SERVER_ARGS=${SERVER_ARGS:-}
 SERVER_ENV=${SERVER_ENV:-}
 SERVER_BIN=${SERVER_BIN:-$BUILD_DIR/api/encore-server}
 
-cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C "$BUILD_DIR" encore-server bench_seed >/dev/null
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  ninja -C "$BUILD_DIR" encore-server bench_seed >/dev/null
+fi
 
 WORK=$(mktemp -d /tmp/encore-api-bench.XXXXXX)
 SERVER_PID=""
