@@ -647,9 +647,20 @@ class SqliteStore final : public Store {
   }
 
   void checkpoint_passive() override {
-    // SQLITE_BUSY (another checkpoint running) is fine: the next call catches up.
-    const int rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                             nullptr, nullptr);
+    // PASSIVE copies what it can without blocking; SQLITE_BUSY (another checkpoint running) is
+    // fine, the next call catches up. But a PASSIVE checkpoint never completes while the writer
+    // keeps appending, and SQLite restarts the WAL from its start only after a complete one, so
+    // under steady load the WAL file would grow without bound. Past wal_restart_frames, RESTART:
+    // it waits (busy_timeout) for the writer's current transaction, copies the few frames left
+    // and lets the next write start the WAL over.
+    constexpr int wal_restart_frames = 4096;  // 16 MiB of 4 KiB pages
+    int log_frames = 0;
+    int rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                       &log_frames, nullptr);
+    if (rc == SQLITE_OK && log_frames > wal_restart_frames) {
+      rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr,
+                                     nullptr);
+    }
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       throw std::runtime_error(std::string("wal checkpoint failed: ") + sqlite3_errstr(rc));
     }
