@@ -67,7 +67,8 @@ class Ledger {
   // checkpoints inside commit (SQLite's default: every 1000 WAL pages, copying pages into the
   // database file and fsyncing it while the next batch waits), and a background thread with its
   // own connection runs a PASSIVE checkpoint every `interval`, which blocks neither the writer
-  // nor readers. One-shot tools keep the default. Call once, before the first write.
+  // nor readers (past 16 MiB of WAL, a RESTART one that waits for the current batch, so the WAL
+  // stays bounded). One-shot tools keep the default. Call once, before the first write.
   void start_background_checkpoints(std::chrono::milliseconds interval);
 
  private:

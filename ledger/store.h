@@ -194,7 +194,8 @@ class Store {
   virtual void backup_to(const std::string& path) = 0;
 
   // WAL checkpoints (no-ops for a backend without a WAL). `pages` 0 stops this connection from
-  // checkpointing at commit; checkpoint_passive() copies what it can without blocking anyone.
+  // checkpointing at commit; checkpoint_passive() copies what it can without blocking anyone,
+  // and once the WAL has grown large, waits briefly for the writer to let the WAL start over.
   virtual void set_wal_autocheckpoint(int pages) { (void)pages; }
   virtual void checkpoint_passive() {}
 };
