@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 
@@ -15,16 +16,25 @@ std::atomic<int> g_threshold{static_cast<int>(LogLevel::info)};
 std::mutex g_write_mutex;
 
 // RFC 3339 UTC with microseconds: sortable, and fine enough to line up with latency_us.
+// The date-time part is formatted once per second per thread (it is on every request's path).
 std::string timestamp_now() {
   using namespace std::chrono;
+  thread_local std::time_t cached_second = -1;
+  thread_local char cached[32] = {};
+  thread_local std::size_t cached_length = 0;
   const auto now = system_clock::now();
   const auto micros = duration_cast<microseconds>(now.time_since_epoch()).count() % 1'000'000;
   const std::time_t seconds = system_clock::to_time_t(now);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
+  if (seconds != cached_second) {
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    cached_length = std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &utc);
+    cached_second = seconds;
+  }
   char buf[40];
-  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(buf + n, sizeof buf - n, ".%06lldZ", static_cast<long long>(micros));
+  std::memcpy(buf, cached, cached_length);
+  std::snprintf(buf + cached_length, sizeof buf - cached_length, ".%06lldZ",
+                static_cast<long long>(micros));
   return buf;
 }
 
@@ -75,6 +85,61 @@ void log(LogLevel level, std::string_view msg, const nlohmann::json& fields) {
   // One fwrite under a mutex keeps lines from different I/O threads whole.
   std::lock_guard lock(g_write_mutex);
   std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+namespace {
+
+// A JSON string literal. Bytes outside printable ASCII become \u escapes (a byte >= 0x80 becomes
+// U+FFFD, as the generic logger's `replace` handler does for invalid UTF-8; these fields are
+// ASCII in practice: ids, HTTP methods, route patterns, key names).
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20) {
+      out.append("\\u00");
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 0xf]);
+    } else if (c >= 0x80) {
+      out.append("\\ufffd");
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  out.push_back('"');
+}
+
+}  // namespace
+
+void log_access(const AccessRecord& r) {
+  if (!log_enabled(LogLevel::info)) return;
+  std::string line;
+  line.reserve(256);
+  line.append("{\"ts\":\"")
+      .append(timestamp_now())
+      .append("\",\"level\":\"info\",\"msg\":\"request\"");
+  line.append(",\"request_id\":");
+  append_json_string(line, r.request_id);
+  line.append(",\"method\":");
+  append_json_string(line, r.method);
+  line.append(",\"route\":");
+  append_json_string(line, r.route);
+  line.append(",\"status\":").append(std::to_string(r.status));
+  line.append(",\"latency_us\":").append(std::to_string(r.latency_us));
+  line.append(",\"key_name\":");
+  if (r.key_name.empty()) {
+    line.append("null");
+  } else {
+    append_json_string(line, r.key_name);
+  }
+  line.append("}\n");
+  std::lock_guard lock(g_write_mutex);
+  std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }
 

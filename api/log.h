@@ -35,6 +35,20 @@ inline void log_error(std::string_view msg, const nlohmann::json& fields = nullp
   log(LogLevel::error, msg, fields);
 }
 
+// The per-request access line, at info level: the same JSON object as
+// log_info("request", {request_id, method, route, status, latency_us, key_name}) would write,
+// formatted straight into one string instead of through nlohmann (it runs for every request on
+// the I/O threads). An empty key_name is written as null.
+struct AccessRecord {
+  std::string_view request_id;
+  std::string_view method;
+  std::string_view route;
+  int status = 0;
+  long long latency_us = 0;
+  std::string_view key_name;
+};
+void log_access(const AccessRecord& record);
+
 // 16 random hex chars (8 bytes from the CSPRNG): unique enough to correlate one request's lines.
 std::string new_request_id();
 

@@ -1,5 +1,6 @@
 // encore-server: parses the configuration, opens the ledger, registers routes, serves until
 // SIGTERM, then drains the writer.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -41,6 +42,8 @@ int serve(const encore::api::Config& config) {
   }
   SystemClock clock;
   auto ledger = Ledger::open(config.db_path, std::move(program).value(), clock);
+  // WAL checkpoints run on a background connection, not inside the group commit.
+  ledger->start_background_checkpoints(std::chrono::milliseconds(100));
   WriteQueue writes(*ledger, max_write_queue_depth, max_batch_jobs);
   KeyCache keys(*ledger);
   IdempotencyGuard idempotency(*ledger);

@@ -170,13 +170,8 @@ void Session::send(Response res, bool close, const Context& ctx, std::string_vie
   metrics().observe(method, ctx.route_pattern, res.result_int(), latency);
   // The access log names the route pattern, never the raw target (it may carry member ids) and
   // never headers or bodies (Authorization, personal data).
-  log_info("request", {{"request_id", ctx.request_id},
-                       {"method", method},
-                       {"route", ctx.route_pattern},
-                       {"status", res.result_int()},
-                       {"latency_us", latency.count()},
-                       {"key_name", ctx.key_name.empty() ? nlohmann::json(nullptr)
-                                                         : nlohmann::json(ctx.key_name)}});
+  log_access({ctx.request_id, method, ctx.route_pattern, static_cast<int>(res.result_int()),
+              static_cast<long long>(latency.count()), ctx.key_name});
   response_ = std::move(res);
   beast::get_lowest_layer(stream_).expires_after(limits_.read_timeout);
   http::async_write(stream_, response_,

@@ -162,7 +162,8 @@ Result<json> parse_json_strict(std::string_view text) {
   json document;
   try {
     document = json::parse(text, track);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error for bad syntax, but also out_of_range for a number beyond double (`1e400`).
     return invalid_field("", std::string("not valid JSON: ") + e.what());
   }
   if (duplicate) return invalid_field(*duplicate, "duplicate key");

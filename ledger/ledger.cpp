@@ -1,7 +1,9 @@
 #include "ledger/ledger.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <stdexcept>
+#include <thread>
 
 #include "ledger/earn_plan.h"
 #include "ledger/member_state.h"
@@ -45,6 +47,46 @@ class Ledger::ReadPool {
   std::vector<std::unique_ptr<Store>> idle_;
 };
 
+// Runs PASSIVE checkpoints on its own read-write connection, off the writer's commit path.
+class Ledger::Checkpointer {
+ public:
+  Checkpointer(const std::string& path, std::chrono::milliseconds interval)
+      : store_(open_sqlite_store(path, OpenMode::read_write)),
+        interval_(interval),
+        thread_([this] { run(); }) {}
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
+      lock.unlock();
+      try {
+        store_->checkpoint_passive();
+      } catch (const std::exception&) {
+        // An I/O error here loses nothing (the WAL keeps every commit); the next tick retries.
+      }
+      lock.lock();
+    }
+  }
+
+  std::unique_ptr<Store> store_;
+  const std::chrono::milliseconds interval_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts once everything above is ready
+};
+
 Ledger::Ledger(std::string path, Program program, const Clock& clock)
     : path_(std::move(path)), program_(std::move(program)), clock_(clock) {}
 
@@ -73,6 +115,13 @@ void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
     writer_->load_chain_head();  // the in-memory chain head must match the file again
     throw;
   }
+}
+
+void Ledger::start_background_checkpoints(std::chrono::milliseconds interval) {
+  if (checkpointer_) return;
+  checkpointer_ = std::make_unique<Checkpointer>(path_, interval);
+  std::lock_guard lock(write_mutex_);
+  write_store_->set_wal_autocheckpoint(0);
 }
 
 void Ledger::with_reader(const std::function<void(Store&)>& fn) const {

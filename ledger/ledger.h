@@ -6,6 +6,7 @@
 // of read-only connections and never wait for the writer.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -62,9 +63,18 @@ class Ledger {
   // Runs `fn` with a pooled read-only store (for reports and other read-only tools).
   void with_reader(const std::function<void(Store&)>& fn) const;
 
+  // Takes WAL checkpoints off the commit path (for the long-running server): the writer no longer
+  // checkpoints inside commit (SQLite's default: every 1000 WAL pages, copying pages into the
+  // database file and fsyncing it while the next batch waits), and a background thread with its
+  // own connection runs a PASSIVE checkpoint every `interval`, which blocks neither the writer
+  // nor readers (past 16 MiB of WAL, a RESTART one that waits for the current batch, so the WAL
+  // stays bounded). One-shot tools keep the default. Call once, before the first write.
+  void start_background_checkpoints(std::chrono::milliseconds interval);
+
  private:
   Ledger(std::string path, Program program, const Clock& clock);
   class ReadPool;
+  class Checkpointer;
 
   std::string path_;
   Program program_;
@@ -73,6 +83,7 @@ class Ledger {
   std::unique_ptr<Writer> writer_;
   std::mutex write_mutex_;
   std::unique_ptr<ReadPool> readers_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // last: stopped before the stores close
 };
 
 // Valid only inside Ledger::write_batch. Every method is one isolated operation.

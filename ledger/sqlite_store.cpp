@@ -215,22 +215,24 @@ class SqliteStore final : public Store {
     if (mode == OpenMode::read_write) migrate(db_);
   }
 
-  void begin_write() override { db_.exec("BEGIN IMMEDIATE"); }
+  // Transaction control runs through cached prepared statements like every query: sqlite3_exec
+  // would parse the SQL again on each call, and these run several times per request.
+  void begin_write() override { stmt(sql_begin_immediate_).exec(); }
   void commit() override {
     reset_statements();
-    db_.exec("COMMIT");
+    stmt(sql_commit_).exec();
   }
   void rollback() override {
     reset_statements();
     if (!sqlite3_get_autocommit(db_.getHandle())) db_.exec("ROLLBACK");
   }
-  void savepoint() override { db_.exec("SAVEPOINT op"); }
-  void release_savepoint() override { db_.exec("RELEASE op"); }
+  void savepoint() override { stmt(sql_savepoint_).exec(); }
+  void release_savepoint() override { stmt(sql_release_).exec(); }
   void rollback_to_savepoint() override { db_.exec("ROLLBACK TO op; RELEASE op"); }
-  void begin_read() override { db_.exec("BEGIN"); }
+  void begin_read() override { stmt(sql_begin_).exec(); }
   void end_read() override {
     reset_statements();
-    if (!sqlite3_get_autocommit(db_.getHandle())) db_.exec("COMMIT");
+    if (!sqlite3_get_autocommit(db_.getHandle())) stmt(sql_commit_).exec();
   }
 
   std::optional<MemberRow> member(const std::string& member_id) override {
@@ -640,6 +642,30 @@ class SqliteStore final : public Store {
     return db_.execAndGet("PRAGMA integrity_check").getString();
   }
 
+  void set_wal_autocheckpoint(int pages) override {
+    sqlite3_wal_autocheckpoint(db_.getHandle(), pages);
+  }
+
+  void checkpoint_passive() override {
+    // PASSIVE copies what it can without blocking; SQLITE_BUSY (another checkpoint running) is
+    // fine, the next call catches up. But a PASSIVE checkpoint never completes while the writer
+    // keeps appending, and SQLite restarts the WAL from its start only after a complete one, so
+    // under steady load the WAL file would grow without bound. Past wal_restart_frames, RESTART:
+    // it waits (busy_timeout) for the writer's current transaction, copies the few frames left
+    // and lets the next write start the WAL over.
+    constexpr int wal_restart_frames = 4096;  // 16 MiB of 4 KiB pages
+    int log_frames = 0;
+    int rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                       &log_frames, nullptr);
+    if (rc == SQLITE_OK && log_frames > wal_restart_frames) {
+      rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr,
+                                     nullptr);
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      throw std::runtime_error(std::string("wal checkpoint failed: ") + sqlite3_errstr(rc));
+    }
+  }
+
   void backup_to(const std::string& path) override {
     SQLite::Database dest(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     SQLite::Backup backup(dest, db_);
@@ -707,6 +733,11 @@ class SqliteStore final : public Store {
   SQLite::Database db_;
   std::unordered_map<const std::string*, std::unique_ptr<SQLite::Statement>> cache_;
 
+  const std::string sql_begin_ = "BEGIN";
+  const std::string sql_begin_immediate_ = "BEGIN IMMEDIATE";
+  const std::string sql_commit_ = "COMMIT";
+  const std::string sql_savepoint_ = "SAVEPOINT op";
+  const std::string sql_release_ = "RELEASE op";
   const std::string sql_member_ =
       std::string("SELECT ") + kMemberColumns + " FROM members WHERE member_id = ?";
   const std::string sql_insert_member_ =

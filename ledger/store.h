@@ -192,6 +192,12 @@ class Store {
   virtual LedgerTotals ledger_totals() = 0;
   virtual std::string integrity_check() = 0;  // "ok" when the file is sound
   virtual void backup_to(const std::string& path) = 0;
+
+  // WAL checkpoints (no-ops for a backend without a WAL). `pages` 0 stops this connection from
+  // checkpointing at commit; checkpoint_passive() copies what it can without blocking anyone,
+  // and once the WAL has grown large, waits briefly for the writer to let the WAL start over.
+  virtual void set_wal_autocheckpoint(int pages) { (void)pages; }
+  virtual void checkpoint_passive() {}
 };
 
 enum class OpenMode { read_write, read_only };

@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include "ledger/json_reader.h"
 #include "ledger/program.h"
 
 using namespace encore;
@@ -363,4 +364,15 @@ TEST_CASE("bounds accept their edge and refuse one past it", "[program]") {
     document["tier_window_days"] = 0;
     CHECK(error_of(document).field == "tier_window_days");
   }
+}
+
+TEST_CASE("parse_json_strict refuses a number beyond double as invalid JSON") {
+  // Found by tests/fuzz: nlohmann throws out_of_range (not parse_error) for such a literal.
+  for (const char* text : {R"({"amount_minor": 1e400})", "-3e931", "[1, 2e999]"}) {
+    auto parsed = parse_json_strict(text);
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().code == ErrorCode::invalid_request);
+    CHECK(parsed.error().field.empty());
+  }
+  CHECK(parse_json_strict(R"({"amount_minor": 1e300})"));
 }
