@@ -146,7 +146,8 @@ std::vector<LotRow*> Posting::pending_fifo(MemberState& state) {
 }
 
 std::int64_t Posting::credit_new_lot(MemberState& state, std::int64_t entry_id, Points points,
-                                     TimePoint earned_at, TimePoint vests_at) {
+                                     TimePoint earned_at, TimePoint vests_at,
+                                     std::optional<TimePoint> expires_at) {
   assert(points > 0 && "lots hold positive points");
   // Debt left by a refund shortfall is paid off by later earnings first (SPEC 4).
   Points pay = std::min(state.row.debt, points);
@@ -158,7 +159,7 @@ std::int64_t Posting::credit_new_lot(MemberState& state, std::int64_t entry_id, 
   lot.remaining = points - pay;
   lot.earned_at = earned_at;
   lot.vests_at = vests_at;
-  lot.expires_at = fixed_term_expiry(program_, earned_at);
+  lot.expires_at = expires_at ? expires_at : fixed_term_expiry(program_, earned_at);
   lot.program_version = program_.version;
   lot.id = store_.insert_lot(lot);
   if (lot.remaining > 0) state.lots.push_back(lot);

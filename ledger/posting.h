@@ -3,6 +3,7 @@
 // points from lots. Rules per operation live in writer_*.cpp.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,9 +38,11 @@ class Posting {
   // Spendable lots, soonest-expiring first then by id (SPEC 3).
   std::vector<LotRow*> spendable_fifo(MemberState& state);
   std::vector<LotRow*> pending_fifo(MemberState& state);
-  // Credits a new lot (debt is settled first from it). Returns the lot id.
+  // Credits a new lot (debt is settled first from it). Returns the lot id. The lot expires by the
+  // program's policy unless `expires_at` is given (an imported opening balance keeps its own).
   std::int64_t credit_new_lot(MemberState& state, std::int64_t entry_id, Points points,
-                              TimePoint earned_at, TimePoint vests_at);
+                              TimePoint earned_at, TimePoint vests_at,
+                              std::optional<TimePoint> expires_at = std::nullopt);
   // Puts points back into an existing lot (restore), settling debt first.
   void credit_existing_lot(MemberState& state, std::int64_t lot_id, Points points);
 

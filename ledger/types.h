@@ -174,6 +174,9 @@ struct AdjustRequest {
   std::string member_id;
   Points points = 0;
   std::string reason;
+  // Credits only, for `encore-admin import`: the new lot's expiry instead of the program's
+  // policy (a legacy program's opening balance keeps its own). The API never sets it.
+  std::optional<TimePoint> lot_expires_at;
 };
 
 // Result of any write that posts entries for one member.

@@ -162,7 +162,7 @@ Result<PostingResult> Writer::adjust(const AdjustRequest& request, const Actor& 
     if (request.points > 0) {
       e.points = request.points;
       auto id = p.post(*state, std::move(e)).id;
-      p.credit_new_lot(*state, id, request.points, p.now(), p.now());
+      p.credit_new_lot(*state, id, request.points, p.now(), p.now(), request.lot_expires_at);
       return finish(p, *state);
     }
     Points avail = available(compute_totals(*state, p.program(), p.now()), state->row.debt);

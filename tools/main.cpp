@@ -42,8 +42,9 @@ bool report_unknown_command(const CLI::App& app) {
 int run(int argc, char** argv) {
   CLI::App app{
       "encore-admin: operate an Encore loyalty-points ledger.\n"
-      "Offline commands (init, migrate, keys, verify, backup, export) open the database file\n"
-      "given by --db; see docs/operations.md."};
+      "Offline commands (init, migrate, keys, verify, backup, export, import) open the database\n"
+      "file given by --db; members, adjust, reverse, expire and tiers go through a running\n"
+      "encore-server (--server, ENCORE_ADMIN_KEY); see docs/operations.md."};
   app.name("encore-admin");
   Globals globals;
   // Global options: defined on the app; subcommands fall through to it, so the options are
@@ -69,6 +70,8 @@ int run(int argc, char** argv) {
   add_db_commands(app, globals, action);
   add_keys_commands(app, globals, action);
   add_export_command(app, globals, action);
+  add_server_commands(app, globals, action);
+  add_import_command(app, globals, action);
 
   try {
     app.parse(argc, argv);
