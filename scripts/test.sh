@@ -13,6 +13,9 @@ jobs="$(nproc)"
 echo "== OpenAPI lint =="
 bash scripts/lint-openapi.sh
 
+echo "== fuzz request decoding (libFuzzer, ${ENCORE_FUZZ_SECONDS:-60} s) =="
+bash scripts/fuzz.sh "${ENCORE_FUZZ_SECONDS:-60}" 2>&1 | tail -n 4
+
 echo "== release build + tests =="
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/release -j "$jobs"
