@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HTTP API load run (docs/PERFORMANCE-api.md): builds RelWithDebInfo, seeds a temporary database
+# HTTP API load run (docs/PERFORMANCE.md (section "HTTP API")): builds RelWithDebInfo, seeds a temporary database
 # (100k members + 5 hot members), starts encore-server on 127.0.0.1, and runs each wrk scenario
 # over HTTPS keep-alive with a no-op run right before it, ROUNDS times. Prints a summary of
 # medians: req/s, p50, p99 and the ratio to the no-op run measured next to it.
