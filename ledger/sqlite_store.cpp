@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "ledger/migrations.h"
+#include "ledger/sqlite_reminder_store.h"
 #include "ledger/store.h"
 
 namespace encore {
@@ -646,6 +647,8 @@ class SqliteStore final : public Store {
     backup.executeStep(-1);  // one step: a consistent snapshot of the source
   }
 
+  ReminderStore& reminders() override { return reminders_; }
+
  private:
   // A cached statement left mid-result (a lookup that read one row) keeps the connection's WAL
   // read snapshot alive past COMMIT, so a pooled reader would go on seeing the database as it
@@ -653,6 +656,7 @@ class SqliteStore final : public Store {
   // the next BEGIN take a fresh snapshot.
   void reset_statements() {
     for (auto& [sql, statement] : cache_) statement->reset();
+    reminders_.reset_statements();
   }
 
   // A reusable prepared statement, reset and unbound before each use.
@@ -703,6 +707,7 @@ class SqliteStore final : public Store {
 
   SQLite::Database db_;
   std::unordered_map<const std::string*, std::unique_ptr<SQLite::Statement>> cache_;
+  SqliteReminderStore reminders_{db_};
 
   const std::string sql_member_ =
       std::string("SELECT ") + kMemberColumns + " FROM members WHERE member_id = ?";

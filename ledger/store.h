@@ -106,6 +106,8 @@ struct StoredMemberTotals {
   Points lots_remaining = 0;
 };
 
+class ReminderStore;  // ledger/reminder_store.h
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -192,6 +194,9 @@ class Store {
   virtual LedgerTotals ledger_totals() = 0;
   virtual std::string integrity_check() = 0;  // "ok" when the file is sound
   virtual void backup_to(const std::string& path) = 0;
+
+  // Reminders outbox and planning queries (SPEC 7), on the same connection and transaction.
+  virtual ReminderStore& reminders() = 0;
 };
 
 enum class OpenMode { read_write, read_only };
