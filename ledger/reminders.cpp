@@ -329,11 +329,15 @@ std::chrono::milliseconds retry_delay(int attempts, std::chrono::milliseconds ba
 }
 
 std::vector<ReminderReportRow> reminder_report(const Ledger& ledger) {
-  const auto& program = ledger.program();
+  std::vector<ReminderReportRow> out;
+  ledger.with_reader([&](Store& s) { out = reminder_report(s, ledger.program()); });
+  return out;
+}
+
+std::vector<ReminderReportRow> reminder_report(Store& store, const Program& program) {
   const std::int64_t attribution =
       std::int64_t{program.reminders ? program.reminders->attribution_days : 14} * 86'400;
-  std::vector<ReminderRuleReport> figures;
-  ledger.with_reader([&](Store& s) { figures = s.reminders().reminder_report(attribution); });
+  auto figures = store.reminders().reminder_report(attribution);
   std::vector<ReminderReportRow> out;
   auto kind_of = [&](const std::string& id) -> std::string {
     if (!program.reminders) return "";

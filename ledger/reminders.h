@@ -54,6 +54,7 @@ struct ReminderReportRow {
   std::int64_t conversion_rate_bp = 0;  // converted * 10000 / delivered
 };
 std::vector<ReminderReportRow> reminder_report(const Ledger& ledger);
+std::vector<ReminderReportRow> reminder_report(Store& store, const Program& program);
 nlohmann::json reminder_report_json(const std::vector<ReminderReportRow>& rows);
 
 }  // namespace encore
