@@ -201,19 +201,15 @@ bool SqliteReminderStore::reminder_key_exists(const std::string& dedupe_key) {
 ReminderHistory SqliteReminderStore::reminder_history(const std::string& member_id,
                                                       TimePoint since) {
   ReminderHistory h;
-  {
-    auto& s =
-        stmt("SELECT MAX(created_at) FROM reminders WHERE member_id = ? AND state != 'cancelled'");
-    s.bind(1, member_id);
-    if (s.executeStep()) h.last_created_at = opt_time(s.getColumn(0));
-    s.reset();
-  }
   auto& s = stmt(
-      "SELECT COUNT(*) FROM reminders WHERE member_id = ? AND created_at > ? "
-      "AND state != 'cancelled'");
-  s.bind(1, member_id);
-  bind_time(s, 2, since);
-  if (s.executeStep()) h.count_since = s.getColumn(0).getInt64();
+      "SELECT MAX(created_at), COALESCE(SUM(created_at > ?), 0) FROM reminders "
+      "WHERE member_id = ? AND state != 'cancelled'");
+  bind_time(s, 1, since);
+  s.bind(2, member_id);
+  if (s.executeStep()) {
+    h.last_created_at = opt_time(s.getColumn(0));
+    h.count_since = s.getColumn(1).getInt64();
+  }
   s.reset();
   return h;
 }

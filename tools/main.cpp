@@ -69,6 +69,7 @@ int run(int argc, char** argv) {
   add_db_commands(app, globals, action);
   add_keys_commands(app, globals, action);
   add_export_command(app, globals, action);
+  add_reminders_commands(app, globals, action);
 
   try {
     app.parse(argc, argv);

@@ -5,11 +5,15 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <sys/wait.h>
+
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "api/tls.h"
 #include "ledger/api_keys.h"
 #include "ledger/ledger.h"
 #include "ledger/reminder_store.h"
@@ -301,4 +305,66 @@ TEST_CASE("the file sink appends fsync'd NDJSON lines", "[e2e][reminders]") {
   CHECK(lines[0].at("rule_id") == "winback");
   CHECK(lines[1].at("member_id") == "s1");
   CHECK(c.ok("POST", "/v1/admin/reminders/run").at("planned") == 0);
+}
+
+namespace {
+
+// Runs encore-admin with `args`; returns (exit code, stdout).
+std::pair<int, std::string> admin(const std::string& args) {
+  std::string out;
+  FILE* pipe = ::popen((std::string(ENCORE_ADMIN_BIN) + " " + args + " 2>/dev/null").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+}  // namespace
+
+TEST_CASE("encore-admin reminders plan --dry-run then send then report reminders",
+          "[e2e][reminders]") {
+  Env env({{"kind", "file"}, {"path", "reminders.ndjson"}});
+  ServerProcess server(env.options());
+  Client c{server.port(), env.admin_key};
+  c.member("d1");
+  c.buy("d1", "o1", 20000, 90 * day);
+  c.member("s1");
+  c.buy("s1", "o2", 1000, 20 * day);
+  const std::string offline = "--db " + env.db + " --program " + env.program;
+
+  auto [plan_code, plan_out] = admin("reminders plan --dry-run --json " + offline);
+  REQUIRE(plan_code == 0);
+  auto plan = json::parse(plan_out);
+  CHECK(plan.at("count") == 2);
+  auto [table_code, table_out] = admin("reminders plan --dry-run " + offline);
+  CHECK(table_code == 0);
+  CHECK(table_out.find("winback") != std::string::npos);
+  CHECK(table_out.find("2 reminder(s) would go out") != std::string::npos);
+  CHECK(admin("reminders plan " + offline).first == 2);  // --dry-run is required
+
+  const std::string online = "--server https://127.0.0.1:" + std::to_string(server.port()) +
+                             " --ca-cert " + api::dev_certificate_paths(env.db).cert_path +
+                             " reminders send --api-key " + env.admin_key + " --json";
+  auto [send_code, send_out] = admin(online);
+  REQUIRE(send_code == 0);
+  CHECK(json::parse(send_out).at("planned") == 2);
+  auto [again_code, again_out] = admin(online);
+  REQUIRE(again_code == 0);
+  CHECK(json::parse(again_out).at("planned") == 0);
+
+  for (int i = 0; i < 100; ++i) {
+    auto rows = c.ok("GET", "/v1/reports/reminders").at("rules");
+    int delivered = 0;
+    for (const auto& r : rows) delivered += r.at("delivered").get<int>();
+    if (delivered == 2) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  auto [report_code, report_out] = admin("report reminders --json " + offline);
+  REQUIRE(report_code == 0);
+  auto report = json::parse(report_out);
+  CHECK(report == c.ok("GET", "/v1/reports/reminders"));
+  auto [human_code, human_out] = admin("report reminders " + offline);
+  CHECK(human_code == 0);
+  CHECK(human_out.find("CONVERTED") != std::string::npos);
 }
