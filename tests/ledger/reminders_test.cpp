@@ -288,3 +288,29 @@ TEST_CASE("retry delays grow exponentially with jitter and a cap", "[reminders]"
   CHECK(retry_delay(1, ms{1000}, ms{60000}, 0.0) == ms{800});
   CHECK(retry_delay(1, ms{1000}, ms{60000}, 1.0) == ms{1200});
 }
+
+TEST_CASE("pooled readers see the outbox as it is after each run", "[reminders]") {
+  Fixture f(program_with(json::array({dormant_rule})));
+  f.member("m1");
+  REQUIRE(f.buy("m1", "o1", 20000));
+  f.clock.advance(days{61});
+  CHECK(f.outbox().empty());
+  CHECK(f.plan().size() == 1);
+  CHECK(f.outbox().empty());
+  CHECK(f.run().size() == 1);
+  CHECK(f.outbox().size() == 1);
+}
+
+TEST_CASE("pooled readers stay fresh with every rule kind", "[reminders]") {
+  Fixture f(program_with(json::array({expiring_rule, dormant_rule, second_rule})),
+            "2027-01-05T00:00:00Z");
+  for (const char* m : {"e1", "d1", "s1"}) f.member(m);
+  REQUIRE(f.buy_at("e1", "o1", 20000, at("2026-01-10T12:00:00Z")));
+  REQUIRE(f.buy_at("d1", "o2", 20000, at("2026-10-01T12:00:00Z")));
+  REQUIRE(f.buy_at("s1", "o3", 1000, at("2026-12-15T12:00:00Z")));
+  CHECK(f.plan().size() == 3);
+  CHECK(f.outbox().empty());
+  CHECK(f.run().size() == 3);
+  CHECK(f.outbox().size() == 3);
+  CHECK(f.outbox().size() == 3);
+}

@@ -107,6 +107,8 @@ struct Client {
     }
     return https_request(port, req);
   }
+  // By value: a range-for over `ok(...).at("reminders")` would iterate a destroyed temporary.
+  json outbox() { return ok("GET", "/v1/admin/reminders").at("reminders"); }
   json ok(const std::string& method, const std::string& target, const json& body = {}) {
     auto res = call(method, target, body);
     INFO(method << " " << target << " -> " << res.status << " " << res.body);
@@ -163,13 +165,14 @@ TEST_CASE("reminders reach a signed HTTPS webhook with retries, once each, and c
   REQUIRE(receiver.wait_accepted(3, 60s));
   // z1 dead-letters after max_attempts = 4.
   auto outbox_done = [&] {
-    for (const auto& r : c.ok("GET", "/v1/admin/reminders").at("reminders")) {
+    for (const auto& r : c.outbox()) {
       if (r.at("state") == "pending") return false;
     }
     return true;
   };
   for (int i = 0; i < 120 && !outbox_done(); ++i) std::this_thread::sleep_for(250ms);
   REQUIRE(outbox_done());
+  REQUIRE(c.outbox().size() == 4);
 
   auto counts = receiver.counts();
   CHECK(counts.bad_signatures == 0);
@@ -194,7 +197,7 @@ TEST_CASE("reminders reach a signed HTTPS webhook with retries, once each, and c
       CHECK(body.at("message").get<std::string>().starts_with("You have 200 points expiring on "));
     }
   }
-  for (const auto& r : c.ok("GET", "/v1/admin/reminders").at("reminders")) {
+  for (const auto& r : c.outbox()) {
     if (r.at("member_id") == "z1") {
       CHECK(r.at("state") == "failed");
       CHECK(r.at("attempts") == 4);
