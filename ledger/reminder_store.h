@@ -84,6 +84,10 @@ class ReminderStore {
       TimePoint before, const std::function<void(const MemberRow&)>& visit) = 0;
   virtual bool reminder_key_exists(const std::string& dedupe_key) = 0;
   virtual ReminderHistory reminder_history(const std::string& member_id, TimePoint since) = 0;
+  // Every non-cancelled reminder created after `since` (the caps of a whole planning pass).
+  virtual void scan_recent_reminders(
+      TimePoint since,
+      const std::function<void(const std::string& member_id, TimePoint created_at)>& visit) = 0;
 
   // --- outbox (writes)
   // False when the dedupe key (or reminder id) is already there: nothing inserted.

@@ -65,6 +65,17 @@ class Planner {
     // "Any 30 days": the 30 local days ending today.
     window_start_ =
         start_of_local_day(add_days(today_, -29), program.zone) - std::chrono::seconds{1};
+    // One range scan for the caps of the whole pass instead of a query per candidate.
+    const auto gap_start =
+        start_of_local_day(add_days(today_, -config_.min_gap_days), program.zone) -
+        std::chrono::seconds{1};
+    reminders_.scan_recent_reminders(std::min(window_start_, gap_start),
+                                     [&](const std::string& id, TimePoint created_at) {
+                                       auto& h = history_[id];
+                                       if (!h.last_created_at || created_at > *h.last_created_at)
+                                         h.last_created_at = created_at;
+                                       if (created_at > window_start_) ++h.count_since;
+                                     });
   }
 
   std::vector<ReminderRow> run() {
@@ -163,7 +174,8 @@ class Planner {
   }
 
   bool within_caps(const std::string& member_id) {
-    auto h = reminders_.reminder_history(member_id, window_start_);
+    ReminderHistory h;
+    if (auto it = history_.find(member_id); it != history_.end()) h = it->second;
     auto& mine = run_[member_id];
     std::optional<TimePoint> last = h.last_created_at;
     if (mine.count > 0) last = now_;
@@ -215,6 +227,7 @@ class Planner {
   TimePoint window_start_;
   std::unordered_set<std::string> keys_;
   std::unordered_map<std::string, Planned> run_;
+  std::unordered_map<std::string, ReminderHistory> history_;  // recent, from the outbox
   std::vector<ReminderRow> out_;
 };
 

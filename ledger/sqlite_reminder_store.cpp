@@ -214,6 +214,16 @@ ReminderHistory SqliteReminderStore::reminder_history(const std::string& member_
   return h;
 }
 
+void SqliteReminderStore::scan_recent_reminders(
+    TimePoint since, const std::function<void(const std::string&, TimePoint)>& visit) {
+  auto& s = stmt(
+      "SELECT member_id, created_at FROM reminders WHERE created_at > ? "
+      "AND state != 'cancelled'");
+  bind_time(s, 1, since);
+  while (s.executeStep()) visit(s.getColumn(0).getString(), from_secs(s.getColumn(1).getInt64()));
+  s.reset();
+}
+
 bool SqliteReminderStore::insert_reminder(const ReminderRow& r) {
   auto& s = stmt(
       "INSERT OR IGNORE INTO reminders (reminder_id, dedupe_key, member_id, rule_id, kind, "

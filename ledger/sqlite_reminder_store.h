@@ -29,6 +29,8 @@ class SqliteReminderStore final : public ReminderStore {
                                       const std::function<void(const MemberRow&)>& visit) override;
   bool reminder_key_exists(const std::string& dedupe_key) override;
   ReminderHistory reminder_history(const std::string& member_id, TimePoint since) override;
+  void scan_recent_reminders(
+      TimePoint since, const std::function<void(const std::string&, TimePoint)>& visit) override;
 
   bool insert_reminder(const ReminderRow& row) override;
   std::int64_t cancel_pending_reminders(const std::string& member_id,

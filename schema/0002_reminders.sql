@@ -25,6 +25,7 @@ CREATE TABLE reminders (
 CREATE INDEX reminders_by_member ON reminders(member_id, created_at);
 CREATE INDEX reminders_due ON reminders(next_attempt_at, id) WHERE state = 'pending';
 CREATE INDEX reminders_by_rule ON reminders(rule_id, state);
+CREATE INDEX reminders_by_time ON reminders(created_at);  -- frequency caps, one range scan
 
 -- Scheduler memory: the local date of the last daily run, so a missed run is made up at start.
 CREATE TABLE reminder_schedule (
