@@ -9,15 +9,22 @@ KeyCache::KeyCache(const Ledger& ledger, std::chrono::milliseconds refresh_inter
 
 void KeyCache::refresh_if_stale() {
   auto now = std::chrono::steady_clock::now();
+  bool loaded = false;
   {
     std::shared_lock lock(mutex_);
-    if (loaded_at_ != std::chrono::steady_clock::time_point{} &&
-        now - loaded_at_ < refresh_interval_) {
-      return;
-    }
+    loaded = loaded_at_ != std::chrono::steady_clock::time_point{};
+    if (loaded && now - loaded_at_ < refresh_interval_) return;
   }
-  std::unique_lock reload(reload_mutex_, std::try_to_lock);
-  if (!reload.owns_lock()) return;  // another thread is reloading; use the current map
+  std::unique_lock reload(reload_mutex_, std::defer_lock);
+  if (loaded) {
+    if (!reload.try_lock()) return;  // another thread is reloading; use the current map
+  } else {
+    // Nothing loaded yet: the current map is empty, so waiting is the only correct answer
+    // (skipping would refuse every valid key with 401 while the first load runs).
+    reload.lock();
+    std::shared_lock lock(mutex_);
+    if (loaded_at_ != std::chrono::steady_clock::time_point{}) return;
+  }
   std::unordered_map<std::string, Key> fresh;
   for (const auto& row : ledger_.api_keys()) {
     auto role = role_from(row.role);

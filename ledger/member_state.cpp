@@ -41,6 +41,10 @@ Totals compute_totals(const MemberState& state, const Program& program, TimePoin
   for (const auto& hold : state.holds) {
     if (hold.state == HoldState::open && hold.expires_at > now) t.held += hold.points;
   }
+  // Fix (model test): a hold outliving the lots it reserved (they expired under it) showed
+  // held > spendable, i.e. available < 0 with no debt (SPEC 2). Expired points are never
+  // spendable, so a hold reserves at most the spendable points that are left.
+  t.held = std::min(t.held, t.spendable);
   return t;
 }
 

@@ -82,19 +82,40 @@ void canonical_from_row(std::string& out, sqlite3_stmt* s) {
   }
 }
 
+// The digest is fetched once: with OpenSSL 3, EVP_DigestInit_ex(ctx, EVP_sha256(), ...) does an
+// implicit provider fetch (locks, a property-cache lookup) on every call, which cost more than
+// hashing the short canonical text itself (docs/PERFORMANCE.md).
 struct Digest {
-  Digest() : ctx(EVP_MD_CTX_new()) {}
-  ~Digest() { EVP_MD_CTX_free(ctx); }
+  Digest() : md(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx(EVP_MD_CTX_new()) {
+    if (md == nullptr || ctx == nullptr) throw std::runtime_error("SHA-256 is unavailable");
+  }
+  ~Digest() {
+    EVP_MD_CTX_free(ctx);
+    EVP_MD_free(md);
+  }
+  Digest(const Digest&) = delete;
+  Digest& operator=(const Digest&) = delete;
   Sha256 hash(const Sha256& prev, const std::string& body) {
     Sha256 out{};
-    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+    EVP_DigestInit_ex2(ctx, md, nullptr);
     EVP_DigestUpdate(ctx, prev.data(), prev.size());
     EVP_DigestUpdate(ctx, body.data(), body.size());
     EVP_DigestFinal_ex(ctx, out.data(), nullptr);
     return out;
   }
+  EVP_MD* md;
   EVP_MD_CTX* ctx;
 };
+
+using Stmt = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
+
+Stmt prepare(SQLite::Database& db, const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db.getHandle(), sql, -1, &raw, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(sqlite3_errmsg(db.getHandle()));
+  }
+  return Stmt(raw, sqlite3_finalize);
+}
 
 bool scan_chain(SQLite::Database& db, Balances& balances, VerifyReport& report,
                 const std::function<void(std::int64_t)>& progress) {
@@ -102,11 +123,7 @@ bool scan_chain(SQLite::Database& db, Balances& balances, VerifyReport& report,
       "SELECT id, member_id, kind, points, occurred_at, recorded_at, order_id, refund_id, "
       "hold_id, promotion_id, reason, reward, ref_entry_id, actor, lots, hash FROM entries "
       "ORDER BY id";
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db.getHandle(), sql, -1, &raw, nullptr) != SQLITE_OK) {
-    throw std::runtime_error(sqlite3_errmsg(db.getHandle()));
-  }
-  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+  Stmt stmt = prepare(db, sql);
   sqlite3_stmt* s = stmt.get();
   Digest digest;
   Sha256 prev = genesis_hash;
@@ -146,17 +163,39 @@ bool scan_chain(SQLite::Database& db, Balances& balances, VerifyReport& report,
 VerifyReport verify_ledger(const std::string& db_path,
                            const std::function<void(std::int64_t)>& progress) {
   VerifyReport report;
-  SQLite::Database db(db_path, SQLite::OPEN_READONLY);
+  // NOMUTEX: the connection is private to this call; in the default serialized mode every
+  // sqlite3_column_* call takes the connection mutex (~10% of the scan).
+  SQLite::Database db(db_path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX);
   db.exec("PRAGMA mmap_size = 1073741824");
   db.exec("BEGIN");  // one snapshot for the chain and the member totals
   Balances balances;
+  balances.reserve(1 << 16);
   if (!scan_chain(db, balances, report, progress)) {
     report.ok = false;
     return report;
   }
-  auto store = open_sqlite_store(db_path, OpenMode::read_only);
-  store->begin_read();
-  for (const auto& m : store->member_totals()) {
+  // The member totals are read on the same connection, in the same snapshot as the chain (a
+  // second connection could see later writes and report a false mismatch). Open lots are summed
+  // in one sequential pass over `lots`: a per-member indexed subquery costs a b-tree seek per
+  // lot, which dominated verify on large ledgers.
+  Balances lots;
+  {
+    Stmt stmt =
+        prepare(db, "SELECT member_id, remaining FROM lots NOT INDEXED WHERE remaining > 0");
+    sqlite3_stmt* s = stmt.get();
+    while (sqlite3_step(s) == SQLITE_ROW) {
+      auto member = text(s, 0);
+      auto it = lots.find(member);
+      if (it == lots.end()) it = lots.emplace(std::string(member), 0).first;
+      it->second += sqlite3_column_int64(s, 1);
+    }
+  }
+  Stmt stmt = prepare(db, "SELECT member_id, balance, debt FROM members ORDER BY member_id");
+  sqlite3_stmt* s = stmt.get();
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    StoredMemberTotals m{std::string(text(s, 0)), sqlite3_column_int64(s, 1),
+                         sqlite3_column_int64(s, 2), 0};
+    if (auto l = lots.find(m.member_id); l != lots.end()) m.lots_remaining = l->second;
     ++report.members_checked;
     auto it = balances.find(m.member_id);
     Points from_entries = it == balances.end() ? 0 : it->second;
@@ -181,7 +220,6 @@ VerifyReport verify_ledger(const std::string& db_path,
     report.ok = false;
     report.first_mismatch = "entries name an unknown member " + balances.begin()->first;
   }
-  store->end_read();
   return report;
 }
 

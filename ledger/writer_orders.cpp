@@ -144,11 +144,24 @@ Points take_back(Posting& p, MemberState& state, Points due, const std::vector<L
     due = std::min(due, own_pending + std::max<Points>(0, available(totals, state.row.debt)));
     if (due <= 0) return 0;
   }
-  auto draws = p.draw(state, due, own);
+  // Fix (model test): the own lot's spendable points used to be drawn regardless of holds, so a
+  // refund could take points an open hold reserved and leave available < 0 with no debt (SPEC 2:
+  // only a recorded shortfall may do that). Held points are now never taken: the own lot's
+  // pending points come first, then its spendable points and other lots' spendable points only
+  // as far as they are free (not held, not owed); the rest comes from pending lots or is debt.
+  std::vector<LotRow*> own_pending;
+  std::vector<LotRow*> own_spendable;
+  for (auto* lot : own) (lot->vests_at > p.now() ? own_pending : own_spendable).push_back(lot);
+  Points free_spendable = std::max<Points>(0, totals.spendable - totals.held - state.row.debt);
+  auto draws = p.draw(state, due, own_pending);
   Points drawn = 0;
   for (const auto& d : draws) drawn += d.points;
-  totals = compute_totals(state, program, p.now());
-  Points free_spendable = std::max<Points>(0, totals.spendable - totals.held - state.row.debt);
+  auto own_free = p.draw(state, std::min(due - drawn, free_spendable), own_spendable);
+  for (const auto& d : own_free) {
+    drawn += d.points;
+    free_spendable -= d.points;
+  }
+  draws.insert(draws.end(), own_free.begin(), own_free.end());
   auto more = p.draw(state, std::min(due - drawn, free_spendable), p.spendable_fifo(state));
   for (const auto& d : more) drawn += d.points;
   draws.insert(draws.end(), more.begin(), more.end());

@@ -26,3 +26,19 @@ TEST_CASE("a purchase earns floor points, a redemption spends them, verify passe
   CHECK(report.first_mismatch.empty());
   CHECK(report.entries_checked == 2);
 }
+
+// Regression: a pooled read connection kept its first snapshot (a cached statement left on a row
+// outlived COMMIT), so reads after a read never saw later writes.
+TEST_CASE("a read after a read sees the writes in between", "[ledger]") {
+  LedgerFixture f;
+  f.enrol("m1");
+  CHECK(f.balance("m1").balance == 0);
+  auto p = f.buy("m1", "o1", 1999);
+  REQUIRE(p);
+  auto page = f.ledger->entries("m1", std::nullopt, 5);
+  REQUIRE(page);
+  CHECK(page->entries.size() == 1);
+  auto page2 = f.ledger->entries("m1", std::nullopt, 5);
+  CHECK(page2->entries.size() == 1);
+  CHECK(f.balance("m1").balance == 19);
+}
