@@ -11,8 +11,10 @@
 #include "api/idempotency.h"
 #include "api/log.h"
 #include "api/metrics.h"
+#include "api/reminder_dispatcher.h"
 #include "api/router.h"
 #include "api/routes.h"
+#include "api/routes_reminders.h"
 #include "api/server.h"
 #include "api/system_routes.h"
 #include "api/write_queue.h"
@@ -58,8 +60,14 @@ int serve(const encore::api::Config& config) {
     }
   });
   add_ledger_routes(router, services);
+  std::unique_ptr<ReminderDispatcher> reminders;  // SPEC 7: only with a `reminders` block
+  if (ledger->program().reminders) {
+    reminders = std::make_unique<ReminderDispatcher>(*ledger, dispatcher_options(process_env()));
+  }
+  add_reminder_routes(router, services, reminders.get());
   Server server(config, std::move(router));
   int code = server.run();
+  if (reminders) reminders->stop();
   writes.stop();  // every acknowledged write already committed; this drains stragglers
   return code;
 }

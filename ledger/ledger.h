@@ -113,6 +113,8 @@ class Writer {
 
   // Called by Ledger around a batch.
   void load_chain_head();
+  // The batch's store, for modules with their own tables (the reminders outbox).
+  Store& store() { return store_; }
 
  private:
   template <class T, class F>

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "ledger/migrations.h"
+#include "ledger/sqlite_reminder_store.h"
 #include "ledger/store.h"
 
 namespace encore {
@@ -672,6 +673,8 @@ class SqliteStore final : public Store {
     backup.executeStep(-1);  // one step: a consistent snapshot of the source
   }
 
+  ReminderStore& reminders() override { return reminders_; }
+
  private:
   // A cached statement left mid-result (a lookup that read one row) keeps the connection's WAL
   // read snapshot alive past COMMIT, so a pooled reader would go on seeing the database as it
@@ -682,6 +685,7 @@ class SqliteStore final : public Store {
   // checkpointed (1.7 GB WAL after 1M entries). Reset them all whenever a transaction ends.
   void reset_statements() {
     for (auto& [sql, statement] : cache_) statement->reset();
+    reminders_.reset_statements();
   }
 
   // A reusable prepared statement, reset and unbound before each use.
@@ -732,6 +736,7 @@ class SqliteStore final : public Store {
 
   SQLite::Database db_;
   std::unordered_map<const std::string*, std::unique_ptr<SQLite::Statement>> cache_;
+  SqliteReminderStore reminders_{db_};
 
   const std::string sql_begin_ = "BEGIN";
   const std::string sql_begin_immediate_ = "BEGIN IMMEDIATE";

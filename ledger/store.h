@@ -106,6 +106,8 @@ struct StoredMemberTotals {
   Points lots_remaining = 0;
 };
 
+class ReminderStore;  // ledger/reminder_store.h
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -198,6 +200,8 @@ class Store {
   // and once the WAL has grown large, waits briefly for the writer to let the WAL start over.
   virtual void set_wal_autocheckpoint(int pages) { (void)pages; }
   virtual void checkpoint_passive() {}
+  // Reminders outbox and planning queries (SPEC 7), on the same connection and transaction.
+  virtual ReminderStore& reminders() = 0;
 };
 
 enum class OpenMode { read_write, read_only };

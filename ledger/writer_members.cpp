@@ -1,4 +1,5 @@
 // Enrolment and member contact data (SPEC 5 members routes, SPEC 6 `members erase`).
+#include "ledger/reminder_store.h"
 #include "ledger/writer_impl.h"
 
 namespace encore {
@@ -69,6 +70,7 @@ Result<MemberProfile> Writer::update_member(const std::string& member_id,
     row.locale = locale;
     if (patch.marketing_opt_in) row.marketing_opt_in = *patch.marketing_opt_in;
     p.store().update_member_contact(row);
+    if (!row.marketing_opt_in) p.store().reminders().cancel_pending_reminders(member_id, "opt-out");
     return member_profile(p.store(), *state, p.program(), p.now());
   });
 }
@@ -86,6 +88,7 @@ Result<MemberProfile> Writer::erase_member(const std::string& member_id) {
     row.marketing_opt_in = false;
     row.erased_at = p.now();
     p.store().update_member_contact(row);
+    p.store().reminders().cancel_pending_reminders(member_id, "erased");
     return member_profile(p.store(), *state, p.program(), p.now());
   });
 }

@@ -43,6 +43,7 @@ void add_keys_commands(CLI::App& app, const Globals& globals, Action& action);
 void add_export_command(CLI::App& app, const Globals& globals, Action& action);
 void add_server_commands(CLI::App& app, const Globals& globals, Action& action);
 void add_import_command(CLI::App& app, const Globals& globals, Action& action);
+void add_reminders_commands(CLI::App& app, const Globals& globals, Action& action);
 
 // Checks an API key name (1-64 characters of [A-Za-z0-9._:-]) at parse time.
 CLI::Validator key_name_validator();

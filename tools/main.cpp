@@ -72,6 +72,7 @@ int run(int argc, char** argv) {
   add_export_command(app, globals, action);
   add_server_commands(app, globals, action);
   add_import_command(app, globals, action);
+  add_reminders_commands(app, globals, action);
 
   try {
     app.parse(argc, argv);

@@ -18,6 +18,7 @@
 #include "api/metrics.h"
 #include "api/router.h"
 #include "api/routes.h"
+#include "api/routes_reminders.h"
 #include "api/system_routes.h"
 #include "api/write_queue.h"
 #include "ledger/clock.h"
@@ -83,6 +84,7 @@ RouteSet registered_routes() {
     Router router;
     add_system_routes(router, [] { return true; });
     add_ledger_routes(router, services);
+    add_reminder_routes(router, services, nullptr);
     for (const auto& r : router.routes()) {
       out.emplace(lower(std::string(http::to_string(r.method))), r.pattern);
     }

@@ -1,0 +1,91 @@
+#include "api/routes_reminders.h"
+
+#include "api/problem.h"
+#include "ledger/json_reader.h"
+#include "ledger/reminders.h"
+#include "ledger/time_zone.h"
+
+namespace encore::api {
+namespace {
+
+using nlohmann::json;
+const std::vector<Role> admin_only = {Role::admin};
+
+Response no_reminders() {
+  return problem_response(http::status::conflict, "reminders_not_configured",
+                          "The program has no reminders block",
+                          "add `reminders` to the program file to plan and send reminders");
+}
+
+json rows_json(const std::vector<ReminderRow>& rows, bool with_state) {
+  auto out = json::array();
+  for (const auto& r : rows) {
+    auto item = reminder_json(r);
+    if (with_state) {
+      item["state"] = reminder_state_name(r.state);
+      item["attempts"] = r.attempts;
+      item["delivered_at"] = r.delivered_at ? json(format_rfc3339(*r.delivered_at)) : json();
+      item["last_error"] = r.last_error ? json(*r.last_error) : json();
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+}  // namespace
+
+void add_reminder_routes(Router& router, Services& s, ReminderDispatcher* dispatcher) {
+  router.add_async(
+      http::verb::post, "/v1/admin/reminders/run",
+      [&s, dispatcher](const Request& req, Context& ctx, Respond respond) {
+        std::optional<Response> refusal;
+        if (!authorize(s, req, ctx, admin_only, refusal)) return respond(std::move(*refusal));
+        auto body = read_json_body(req, true);
+        if (!body) return respond(error_response(body.error()));
+        if (!body->is_null() && !(body->is_object() && body->empty())) {
+          return respond(error_response(invalid_field("", "run takes no body")));
+        }
+        if (dispatcher == nullptr) return respond(no_reminders());
+        dispatcher->run_now([respond](const ReminderRunResult* result, const std::string& error) {
+          if (result == nullptr) {
+            return respond(error_response(make_error(ErrorCode::internal, "", error)));
+          }
+          respond(
+              json_response(http::status::ok, {{"planned", result->planned.size()},
+                                               {"run_date", result->run_date},
+                                               {"reminders", rows_json(result->planned, false)}}));
+        });
+      });
+
+  router.add(http::verb::get, "/v1/admin/reminders/plan", [&s](const Request& req, Context& ctx) {
+    std::optional<Response> refusal;
+    if (!authorize(s, req, ctx, admin_only, refusal)) return std::move(*refusal);
+    if (!s.ledger.program().reminders) return no_reminders();
+    std::vector<ReminderRow> rows;
+    const auto now = s.ledger.clock().now();
+    s.ledger.with_reader([&](Store& st) { rows = plan_reminders(st, s.ledger.program(), now); });
+    return json_response(http::status::ok, {{"dry_run", true},
+                                            {"as_of", format_rfc3339(now)},
+                                            {"count", rows.size()},
+                                            {"reminders", rows_json(rows, false)}});
+  });
+
+  router.add(http::verb::get, "/v1/admin/reminders", [&s](const Request& req, Context& ctx) {
+    std::optional<Response> refusal;
+    if (!authorize(s, req, ctx, admin_only, refusal)) return std::move(*refusal);
+    std::vector<ReminderRow> rows;
+    s.ledger.with_reader([&](Store& st) { rows = st.reminders().all_reminders(); });
+    return json_response(http::status::ok, {{"reminders", rows_json(rows, true)}});
+  });
+
+  router.add(http::verb::get, "/v1/reports/reminders", [&s](const Request& req, Context& ctx) {
+    std::optional<Response> refusal;
+    if (!authorize(s, req, ctx, admin_only, refusal)) return std::move(*refusal);
+    auto body = reminder_report_json(reminder_report(s.ledger));
+    body["attribution_days"] =
+        s.ledger.program().reminders ? s.ledger.program().reminders->attribution_days : 14;
+    return json_response(http::status::ok, body);
+  });
+}
+
+}  // namespace encore::api

@@ -1,0 +1,13 @@
+// Reminder routes (SPEC 7): plan now and dispatch, the dry-run plan, the outbox and the
+// conversion report. Admin only. `dispatcher` is null when the program has no reminders.
+#pragma once
+
+#include "api/handler_support.h"
+#include "api/reminder_dispatcher.h"
+#include "api/router.h"
+
+namespace encore::api {
+
+void add_reminder_routes(Router& router, Services& services, ReminderDispatcher* dispatcher);
+
+}  // namespace encore::api
