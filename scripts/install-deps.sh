@@ -12,7 +12,7 @@ PKGS=(
   nlohmann-json3-dev catch2 libcli11-dev
   libhowardhinnant-date-dev tzdata
   clang libclang-rt-14-dev
-  faketime libfaketime wrk curl
+  faketime libfaketime wrk curl jq
 )
 missing=()
 for p in "${PKGS[@]}"; do
