@@ -80,7 +80,14 @@ std::optional<TimePoint> parse_rfc3339(std::string_view text) {
   if (ss == 60) ss = 59;  // leap second: clamp, the wire has second resolution
   auto local = date::sys_days{*day} + std::chrono::hours{hh} + std::chrono::minutes{mm} +
                std::chrono::seconds{ss};
-  return TimePoint{local - std::chrono::minutes{offset_minutes}};
+  TimePoint utc{local - std::chrono::minutes{offset_minutes}};
+  // An offset can push a valid local time out of the range the wire format can write back
+  // (9999-12-31T23:59:59-08:00 is year 10000 in UTC): refuse it, found by the fuzzer.
+  static const TimePoint earliest{date::sys_days{date::year{1970} / 1 / 1}};
+  static const TimePoint latest{date::sys_days{date::year{9999} / 12 / 31} +
+                                std::chrono::seconds{86'399}};
+  if (utc < earliest || utc > latest) return std::nullopt;
+  return utc;
 }
 
 std::string format_rfc3339(TimePoint t) {

@@ -17,6 +17,12 @@ TEST_CASE("RFC 3339 times parse to UTC and format back", "[time]") {
   CHECK_FALSE(parse_rfc3339("2026-11-22T09:30:00"));
   CHECK_FALSE(parse_rfc3339("2026-11-22T25:30:00Z"));
   CHECK_FALSE(parse_rfc3339(""));
+  // Offsets that move the instant outside 1970..9999 in UTC cannot be written back: refused.
+  CHECK_FALSE(parse_rfc3339("9999-12-31T23:59:60-08:00"));
+  CHECK_FALSE(parse_rfc3339("1970-01-01T00:30:00+01:00"));
+  auto last = parse_rfc3339("9999-12-31T23:59:59Z");
+  REQUIRE(last);
+  CHECK(parse_rfc3339(format_rfc3339(*last)) == last);
 }
 
 TEST_CASE("end of a local day is the next local midnight in the program zone", "[time]") {
@@ -26,8 +32,7 @@ TEST_CASE("end of a local day is the next local midnight in the program zone", "
   // Midnight in Shanghai (UTC+8) is 16:00Z the previous day.
   CHECK(format_rfc3339(end_of_local_day(d, shanghai)) == "2026-11-22T16:00:00Z");
   // 2026-11-22T17:00Z is already 23 November in Shanghai.
-  CHECK(format_date(local_date(*parse_rfc3339("2026-11-22T17:00:00Z"), shanghai)) ==
-        "2026-11-23");
+  CHECK(format_date(local_date(*parse_rfc3339("2026-11-22T17:00:00Z"), shanghai)) == "2026-11-23");
   CHECK(find_zone("Mars/Olympus") == nullptr);
 }
 
