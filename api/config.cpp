@@ -78,6 +78,13 @@ Result<Unit> set_threads(Config& c, const std::string& text) {
   return Unit{};
 }
 
+Result<Unit> set_cache_members(Config& c, const std::string& text) {
+  const auto v = parse_uint(text, 0, 16'777'216);
+  if (!v) return bad("", "must be an integer in 0..16777216");
+  c.cache_members = static_cast<std::size_t>(*v);
+  return Unit{};
+}
+
 Result<Unit> set_level(Config& c, const std::string& text) {
   const auto level = parse_log_level(text);
   if (!level) return bad("", "must be one of debug, info, warn, error");
@@ -95,6 +102,7 @@ const Setting kSettings[] = {
     {"program", "ENCORE_PROGRAM", "--program", false, set_text<&Config::program_path>},
     {"worker_threads", "ENCORE_WORKER_THREADS", "", true, set_threads},
     {"log_level", "ENCORE_LOG_LEVEL", "", false, set_level},
+    {"cache_members", "ENCORE_CACHE_MEMBERS", "", true, set_cache_members},
     {"limits.body_limit_bytes", "ENCORE_BODY_LIMIT_BYTES", "", true,
      set_size<&Limits::body_limit_bytes, 1, kMaxBytes>},
     {"limits.header_limit_bytes", "ENCORE_HEADER_LIMIT_BYTES", "", true,

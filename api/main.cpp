@@ -3,7 +3,9 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/auth.h"
@@ -46,6 +48,11 @@ int serve(const encore::api::Config& config) {
   auto ledger = Ledger::open(config.db_path, std::move(program).value(), clock);
   // WAL checkpoints run on a background connection, not inside the group commit.
   ledger->start_background_checkpoints(std::chrono::milliseconds(100));
+  // ENCORE_CACHE_SELF_CHECK=1 (the end-to-end tests) compares every state the cache publishes
+  // with the database and aborts on a difference.
+  const char* self_check = std::getenv("ENCORE_CACHE_SELF_CHECK");
+  ledger->enable_member_cache(config.cache_members,
+                              self_check != nullptr && std::string_view(self_check) == "1");
   WriteQueue writes(*ledger, max_write_queue_depth, max_batch_jobs);
   KeyCache keys(*ledger);
   IdempotencyGuard idempotency(*ledger);

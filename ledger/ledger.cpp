@@ -5,8 +5,13 @@
 #include <stdexcept>
 #include <thread>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "ledger/earn_plan.h"
+#include "ledger/member_cache.h"
 #include "ledger/member_state.h"
+#include "ledger/posting.h"
 #include "ledger/rules.h"
 
 namespace encore {
@@ -106,6 +111,7 @@ std::unique_ptr<Ledger> Ledger::open(const std::string& path, Program program, c
 
 void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
   std::lock_guard lock(write_mutex_);
+  if (batch_) batch_->clear();
   write_store_->begin_write();
   try {
     batch(*writer_);
@@ -113,7 +119,77 @@ void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
   } catch (...) {
     write_store_->rollback();
     writer_->load_chain_head();  // the in-memory chain head must match the file again
+    // Nothing is published: the cache still matches the file as it was before the batch.
+    if (batch_) batch_->clear();
     throw;
+  }
+  if (cache_) publish_batch();
+}
+
+void Ledger::enable_member_cache(std::size_t capacity_members, bool self_check) {
+  std::lock_guard lock(write_mutex_);
+  if (cache_) return;
+  cache_ = std::make_unique<MemberCache>(capacity_members);
+  batch_ = std::make_unique<BatchMembers>();
+  batch_->cache = cache_.get();
+  self_check_ = self_check;
+  writer_->set_batch(batch_.get());
+}
+
+Ledger::CacheStats Ledger::cache_stats() const {
+  if (!cache_) return {};
+  auto s = cache_->stats();
+  return CacheStats{s.hits, s.misses, s.members};
+}
+
+// After a commit, with the write lock held: the batch's member states become the cache's.
+void Ledger::publish_batch() {
+  // A batch that touched more members than this (an expiry run over a large program) empties
+  // the cache instead: readers refill it.
+  constexpr std::size_t max_dropped = 65536;
+  std::vector<MemberState> states;
+  states.reserve(batch_->staged.size());
+  for (auto& [member_id, state] : batch_->staged) states.push_back(std::move(state));
+  std::vector<std::string> dropped(batch_->dropped.begin(), batch_->dropped.end());
+  batch_->clear();
+  if (dropped.size() > max_dropped) {
+    cache_->publish_clear();
+    return;
+  }
+  if (self_check_) {
+    auto copy = states;
+    cache_->publish(std::move(states), dropped);
+    self_check(copy);
+  } else {
+    cache_->publish(std::move(states), dropped);
+  }
+}
+
+void Ledger::self_check(const std::vector<MemberState>& published) {
+  for (const auto& cached : published) {
+    const auto& id = cached.row.member_id;
+    auto stored = load_member_state(*write_store_, id);
+    bool same = stored.has_value();
+    if (same && cached.orders_after) {
+      stored->orders_after = cached.orders_after;
+      stored->orders = write_store_->qualifying_orders(id, *cached.orders_after, 1'000'000);
+    } else if (same) {
+      stored->orders_after.reset();
+    }
+    if (same) {
+      MemberState a = cached;
+      normalise(a);
+      normalise(*stored);
+      same = a.row == stored->row && a.lots == stored->lots && a.holds == stored->holds &&
+             a.orders_after == stored->orders_after && a.orders == stored->orders;
+    }
+    if (!same) {
+      std::fprintf(stderr,
+                   "member cache self-check: the published state of '%s' differs from "
+                   "the database\n",
+                   id.c_str());
+      std::abort();
+    }
   }
 }
 
@@ -137,20 +213,42 @@ Error unknown_member(const std::string& member_id) {
 }
 }  // namespace
 
-Result<MemberProfile> Ledger::member(const std::string& member_id) const {
-  return readers_->with([&](Store& s) -> Result<MemberProfile> {
-    auto state = load_member_state(s, member_id);
+// A member's state as of now, from the cache when it holds the member, else from a snapshot
+// (then offered to the cache). `view(state, qualifying, now)` computes the answer.
+template <class T, class View>
+Result<T> Ledger::read_member(const std::string& member_id, View view) const {
+  const auto now = clock_.now();
+  std::uint64_t seen_seq = 0;
+  if (cache_) {
+    if (auto cached = cache_->find(member_id)) {
+      if (auto q = qualifying_from_state(*cached, program_, now)) return view(*cached, *q, now);
+    }
+    seen_seq = cache_->committed_seq();  // before the snapshot opens (MemberCache's rules)
+  }
+  return readers_->with([&](Store& s) -> Result<T> {
+    auto state = load_member_state(s, member_id, program_, now);
     if (!state) return unknown_member(member_id);
-    return member_profile(s, *state, program_, clock_.now());
+    T out = view(*state, qualifying_points_at(s, program_, *state, now), now);
+    if (cache_) {
+      normalise(*state);
+      cache_->insert_if_absent(*state, seen_seq);
+    }
+    return out;
   });
 }
 
+Result<MemberProfile> Ledger::member(const std::string& member_id) const {
+  return read_member<MemberProfile>(
+      member_id, [&](const MemberState& state, Points qualifying, TimePoint now) {
+        return member_profile(state, program_, now, qualifying);
+      });
+}
+
 Result<BalanceView> Ledger::balance(const std::string& member_id) const {
-  return readers_->with([&](Store& s) -> Result<BalanceView> {
-    auto state = load_member_state(s, member_id);
-    if (!state) return unknown_member(member_id);
-    return balance_view(s, *state, program_, clock_.now());
-  });
+  return read_member<BalanceView>(member_id,
+                                  [&](const MemberState& state, Points qualifying, TimePoint now) {
+                                    return balance_view(state, program_, now, qualifying);
+                                  });
 }
 
 Result<EntriesPage> Ledger::entries(const std::string& member_id,

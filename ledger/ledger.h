@@ -23,6 +23,9 @@
 namespace encore {
 
 class Writer;
+class MemberCache;
+struct BatchMembers;
+struct MemberState;
 
 class Ledger {
  public:
@@ -71,10 +74,27 @@ class Ledger {
   // stays bounded). One-shot tools keep the default. Call once, before the first write.
   void start_background_checkpoints(std::chrono::milliseconds interval);
 
+  // Keeps up to `capacity_members` members' live state in memory (ledger/member_cache.h): the
+  // writer loads them without queries and balance/member reads are served without SQLite. With
+  // `self_check`, every published state is compared with the database after each commit and a
+  // difference aborts the process (tests). Call once, before the first write.
+  void enable_member_cache(std::size_t capacity_members, bool self_check);
+  // Hits, misses and size; all zero without a cache.
+  struct CacheStats {
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;
+    std::size_t members = 0;
+  };
+  CacheStats cache_stats() const;
+
  private:
   Ledger(std::string path, Program program, const Clock& clock);
   class ReadPool;
   class Checkpointer;
+  void publish_batch();
+  template <class T, class View>
+  Result<T> read_member(const std::string& member_id, View view) const;
+  void self_check(const std::vector<MemberState>& published);
 
   std::string path_;
   Program program_;
@@ -83,6 +103,9 @@ class Ledger {
   std::unique_ptr<Writer> writer_;
   std::mutex write_mutex_;
   std::unique_ptr<ReadPool> readers_;
+  std::unique_ptr<MemberCache> cache_;
+  std::unique_ptr<BatchMembers> batch_;
+  bool self_check_ = false;
   std::unique_ptr<Checkpointer> checkpointer_;  // last: stopped before the stores close
 };
 
@@ -113,6 +136,8 @@ class Writer {
 
   // Called by Ledger around a batch.
   void load_chain_head();
+  // The batch's member bookkeeping (null: none, every load reads the store).
+  void set_batch(BatchMembers* batch) { batch_ = batch; }
   // The batch's store, for modules with their own tables (the reminders outbox).
   Store& store() { return store_; }
 
@@ -125,6 +150,7 @@ class Writer {
   const Clock& clock_;
   std::int64_t last_id_ = 0;
   Sha256 last_hash_{};
+  BatchMembers* batch_ = nullptr;
 };
 
 }  // namespace encore

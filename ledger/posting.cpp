@@ -26,13 +26,78 @@ Points checked_add(Points a, Points b) {
   return out;
 }
 
-Result<MemberState> Posting::load(const std::string& member_id, const std::string& field) {
-  auto state = load_member_state(store_, member_id);
+Result<StateRef> Posting::load(const std::string& member_id, const std::string& field) {
+  for (auto& owned : owned_) {
+    if (owned.row.member_id == member_id) return StateRef(owned);  // already loaded in this op
+  }
+  std::optional<MemberState> state;
+  if (batch_ != nullptr && unstaged_.count(member_id) == 0) {
+    // Newest first: this batch's own staged state, else the cache (exact as of the last commit)
+    // unless the batch changed the member without staging it.
+    if (auto it = batch_->staged.find(member_id); it != batch_->staged.end()) {
+      state = it->second;
+    } else if (batch_->cache != nullptr && batch_->dropped.count(member_id) == 0) {
+      if (auto cached = batch_->cache->find(member_id)) state = *cached;
+    }
+  }
+  if (!state) state = load_member_state(store_, member_id, program_, now_);
   if (!state) {
     return make_error(ErrorCode::not_found, field, "no member with member_id '" + member_id + "'");
   }
-  refresh(*state, now_);
-  return std::move(*state);
+  MemberState& owned = adopt(std::move(*state));
+  refresh(owned, now_);
+  return StateRef(owned);
+}
+
+MemberState& Posting::adopt(MemberState state) {
+  owned_.push_back(std::move(state));
+  return owned_.back();
+}
+
+std::optional<MemberState> Posting::load_unstaged(const std::string& member_id) {
+  unstaged_.insert(member_id);
+  return load_member_state(store_, member_id, program_, now_);
+}
+
+void Posting::stage(BatchMembers& batch) {
+  for (const auto& member_id : unstaged_) {
+    batch.staged.erase(member_id);
+    batch.dropped.insert(member_id);
+  }
+  for (auto& state : owned_) {
+    if (unstaged_.count(state.row.member_id) != 0) continue;
+    normalise(state);
+    batch.dropped.erase(state.row.member_id);
+    batch.staged.insert_or_assign(state.row.member_id, std::move(state));
+  }
+  owned_.clear();
+  unstaged_.clear();
+}
+
+namespace {
+void note_order(MemberState& state, const OrderRow& row) {
+  assert(row.member_id == state.row.member_id && "order of another member");
+  if (!state.orders_after || row.occurred_at <= *state.orders_after) return;
+  const Points points = row.base_points - row.base_reversed;
+  for (auto& o : state.orders) {
+    if (o.order_id == row.order_id) {
+      o.occurred_at = row.occurred_at;
+      o.points = points;
+      return;
+    }
+  }
+  state.orders.push_back(QualifyingOrder{row.order_id, row.occurred_at, points});
+}
+}  // namespace
+
+void Posting::insert_order(MemberState& state, const OrderRow& row) {
+  store_.insert_order(row);
+  note_order(state, row);
+}
+
+void Posting::update_order(MemberState& state, const OrderRow& row) {
+  store_.update_order(row);
+  note_order(state, row);
 }
 
 void Posting::refresh(MemberState& state, TimePoint as_of) {
@@ -73,7 +138,7 @@ void Posting::expire_lots(MemberState& state, TimePoint as_of) {
 }
 
 void Posting::refresh_tier(MemberState& state, TimePoint as_of) {
-  Points q = qualifying_points_at(store_, program_, state.row.member_id, as_of);
+  Points q = qualifying_points_at(store_, program_, state, as_of);
   std::size_t current = program_.tier_index(state.row.tier);
   auto decision = evaluate_tier(program_, current, state.row.tier_reached_at, q, as_of);
   if (!decision.changed) return;

@@ -3,10 +3,14 @@
 // points from lots. Rules per operation live in writer_*.cpp.
 #pragma once
 
+#include <deque>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
+#include "ledger/member_cache.h"
 #include "ledger/member_state.h"
 #include "ledger/program.h"
 #include "ledger/result.h"
@@ -14,11 +18,47 @@
 
 namespace encore {
 
+// What the writer knows about members during one batch, for MemberCache (ledger/member_cache.h).
+struct BatchMembers {
+  MemberCache* cache = nullptr;  // null: no cache, every load reads the store
+  // Each member's state after the last successful operation that loaded it in this batch.
+  std::unordered_map<std::string, MemberState> staged;
+  // Members changed in this batch whose state is not staged (bulk upkeep): never read from the
+  // cache again in this batch, and dropped from it after the commit.
+  std::unordered_set<std::string> dropped;
+  void clear() {
+    staged.clear();
+    dropped.clear();
+  }
+};
+
+// A member state owned by the Posting, so that the writer can stage it once the operation
+// succeeded. Reads like a MemberState (`state->row`, `*state`).
+class StateRef {
+ public:
+  explicit StateRef(MemberState& state)
+      : state_(&state), row(state.row), lots(state.lots), holds(state.holds) {}
+  operator MemberState&() const { return *state_; }  // NOLINT: reads as the state it refers to
+
+ private:
+  MemberState* state_;
+
+ public:
+  MemberRow& row;
+  std::vector<LotRow>& lots;
+  std::vector<HoldView>& holds;
+};
+
 class Posting {
  public:
   Posting(Store& store, const Program& program, TimePoint now, std::int64_t& last_id,
-          Sha256& last_hash)
-      : store_(store), program_(program), now_(now), last_id_(last_id), last_hash_(last_hash) {}
+          Sha256& last_hash, BatchMembers* batch = nullptr)
+      : store_(store),
+        program_(program),
+        now_(now),
+        last_id_(last_id),
+        last_hash_(last_hash),
+        batch_(batch) {}
 
   Store& store() { return store_; }
   const Program& program() const { return program_; }
@@ -26,7 +66,19 @@ class Posting {
 
   // The member brought up to date as of now: stale holds closed, expired lots posted as
   // `expire` entries, due tier changes recorded. not_found when unknown.
-  Result<MemberState> load(const std::string& member_id, const std::string& field);
+  // The state is owned by this Posting (one per member) and staged when the operation succeeds.
+  Result<StateRef> load(const std::string& member_id, const std::string& field);
+  // A new member's state (enrol), owned and staged like a loaded one.
+  MemberState& adopt(MemberState state);
+  // For bulk upkeep: a copy read from the store, not owned; the member is dropped from the
+  // cache after the commit instead of staged.
+  std::optional<MemberState> load_unstaged(const std::string& member_id);
+  // Moves the owned states into the batch (call only when the operation succeeded).
+  void stage(BatchMembers& batch);
+
+  // Orders go through these so the state's qualifying orders stay exact.
+  void insert_order(MemberState& state, const OrderRow& row);
+  void update_order(MemberState& state, const OrderRow& row);
   void refresh(MemberState& state, TimePoint as_of);
   void refresh_tier(MemberState& state, TimePoint as_of);
 
@@ -63,6 +115,9 @@ class Posting {
   std::int64_t& last_id_;
   Sha256& last_hash_;
   std::vector<Entry> posted_;
+  BatchMembers* batch_;
+  std::deque<MemberState> owned_;  // stable addresses for StateRef
+  std::unordered_set<std::string> unstaged_;
 };
 
 // A fresh entry for `member_id`; id, recorded_at and hash are set by Posting::post.

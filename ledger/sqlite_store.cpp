@@ -420,6 +420,21 @@ class SqliteStore final : public Store {
     return s.getColumn(0).getInt64();
   }
 
+  std::vector<QualifyingOrder> qualifying_orders(const std::string& member_id, TimePoint after,
+                                                 std::size_t limit) override {
+    auto& s = stmt(sql_qualifying_orders_);
+    put(s, 1, member_id);
+    put(s, 2, after);
+    put(s, 3, static_cast<std::int64_t>(limit));
+    std::vector<QualifyingOrder> out;
+    while (s.executeStep()) {
+      out.push_back(QualifyingOrder{s.getColumn(0).getString(),
+                                    from_secs(s.getColumn(1).getInt64()),
+                                    s.getColumn(2).getInt64()});
+    }
+    return out;
+  }
+
   std::optional<RefundRow> refund(const std::string& refund_id) override {
     auto& s = stmt(sql_refund_);
     put(s, 1, refund_id);
@@ -667,10 +682,21 @@ class SqliteStore final : public Store {
     }
   }
 
-  void backup_to(const std::string& path) override {
+  void backup_to(const std::string& path, const BackupProgress& progress) override {
+    // 1024 pages (4 MiB) per step keeps the progress bar moving. Stepping would normally restart
+    // whenever another connection commits between steps; holding a read transaction on the source
+    // for the whole copy pins one WAL snapshot, so the copy is consistent and finishes under load.
+    constexpr int pages_per_step = 1024;
     SQLite::Database dest(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    SQLite::Transaction snapshot(db_, SQLite::TransactionBehavior::DEFERRED);
+    db_.execAndGet("SELECT count(*) FROM sqlite_schema");  // takes the read snapshot now
     SQLite::Backup backup(dest, db_);
-    backup.executeStep(-1);  // one step: a consistent snapshot of the source
+    for (;;) {
+      int rc = backup.executeStep(pages_per_step);
+      const std::int64_t total = backup.getTotalPageCount();
+      if (progress) progress(total - backup.getRemainingPageCount(), total);
+      if (rc == SQLITE_DONE) break;
+    }
   }
 
   ReminderStore& reminders() override { return reminders_; }
@@ -780,6 +806,9 @@ class SqliteStore final : public Store {
   const std::string sql_qualifying_ =
       "SELECT COALESCE(SUM(base_points - base_reversed), 0) FROM orders "
       "WHERE member_id = ? AND occurred_at > ? AND occurred_at <= ?";
+  const std::string sql_qualifying_orders_ =
+      "SELECT order_id, occurred_at, base_points - base_reversed FROM orders "
+      "WHERE member_id = ? AND occurred_at > ? LIMIT ?";
   const std::string sql_refund_ =
       "SELECT refund_id, order_id, amount_minor, points_reversed, created_at FROM refunds "
       "WHERE refund_id = ?";

@@ -14,6 +14,14 @@
 
 namespace encore {
 
+// An order as far as tier qualification cares: base_points - base_reversed at occurred_at.
+struct QualifyingOrder {
+  std::string order_id;
+  TimePoint occurred_at{};
+  Points points = 0;
+  bool operator==(const QualifyingOrder&) const = default;
+};
+
 struct MemberRow {
   std::string member_id;
   std::optional<std::string> email;
@@ -30,6 +38,7 @@ struct MemberRow {
   std::optional<TimePoint> last_purchase_at;
   std::int64_t purchase_count = 0;
   std::optional<TimePoint> last_activity_at;
+  bool operator==(const MemberRow&) const = default;
 };
 
 struct LotRow {
@@ -42,6 +51,7 @@ struct LotRow {
   TimePoint vests_at{};
   std::optional<TimePoint> expires_at;
   std::string program_version;
+  bool operator==(const LotRow&) const = default;
 };
 
 struct OrderRow {
@@ -150,6 +160,9 @@ class Store {
   // Sum of (base_points - base_reversed) for orders with occurred_at in (from, to].
   virtual Points qualifying_points(const std::string& member_id, TimePoint from_exclusive,
                                    TimePoint to_inclusive) = 0;
+  // The member's orders with occurred_at > `after`, at most `limit` of them (any order).
+  virtual std::vector<QualifyingOrder> qualifying_orders(const std::string& member_id,
+                                                         TimePoint after, std::size_t limit) = 0;
 
   virtual std::optional<RefundRow> refund(const std::string& refund_id) = 0;
   virtual void insert_refund(const RefundRow& row) = 0;
@@ -193,7 +206,11 @@ class Store {
   virtual std::vector<StoredMemberTotals> member_totals() = 0;
   virtual LedgerTotals ledger_totals() = 0;
   virtual std::string integrity_check() = 0;  // "ok" when the file is sound
-  virtual void backup_to(const std::string& path) = 0;
+  // Copies the database to `path` with SQLite's online backup API, in steps of a few MiB, all
+  // from ONE read snapshot (writers go on; the copy is the database as of the first step).
+  // `progress(pages_done, pages_total)` is called after every step.
+  using BackupProgress = std::function<void(std::int64_t pages_done, std::int64_t pages_total)>;
+  virtual void backup_to(const std::string& path, const BackupProgress& progress) = 0;
 
   // WAL checkpoints (no-ops for a backend without a WAL). `pages` 0 stops this connection from
   // checkpointing at commit; checkpoint_passive() copies what it can without blocking anyone,

@@ -168,6 +168,7 @@ struct HoldView {
   TimePoint created_at{};
   TimePoint expires_at{};
   Points captured_points = 0;
+  bool operator==(const HoldView&) const = default;
 };
 
 struct AdjustRequest {

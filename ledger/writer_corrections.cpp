@@ -70,7 +70,7 @@ Result<PostingResult> Writer::reverse_entry(std::int64_t entry_id, const std::st
           return make_error(ErrorCode::already_reversed, "entry_id",
                             "its points were already taken back by refunds");
         }
-        if (order) p.store().update_order(*order);
+        if (order) p.update_order(*state, *order);
         auto own = own_lots(*state, {lot_of_entry(*state, original->id)});
         // Under "clamp" nothing may be reversible (the points were spent): then take_back posts
         // no entry, and the reversal is refused rather than recorded without one.

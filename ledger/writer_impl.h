@@ -14,10 +14,11 @@ Result<T> Writer::isolated(F&& body) {
   const auto saved_hash = last_hash_;
   store_.savepoint();
   try {
-    Posting posting(store_, program_, clock_.now(), last_id_, last_hash_);
+    Posting posting(store_, program_, clock_.now(), last_id_, last_hash_, batch_);
     Result<T> result = body(posting);
     if (result.ok()) {
       store_.release_savepoint();
+      if (batch_ != nullptr) posting.stage(*batch_);
     } else {
       store_.rollback_to_savepoint();
       last_id_ = saved_id;

@@ -25,7 +25,7 @@ Result<ExpiryRunResult> Writer::run_expiry(TimePoint as_of, bool dry_run, const 
   const auto saved_hash = last_hash_;
   store_.savepoint();
   try {
-    Posting p(store_, program_, clock_.now(), last_id_, last_hash_);
+    Posting p(store_, program_, clock_.now(), last_id_, last_hash_, batch_);
     // Never expire points before their time: an as-of date in the future is capped at now.
     const TimePoint t = std::min(as_of, p.now());
     std::set<std::string> members;
@@ -38,7 +38,7 @@ Result<ExpiryRunResult> Writer::run_expiry(TimePoint as_of, bool dry_run, const 
     }
     ExpiryRunResult result;
     for (const auto& member_id : members) {
-      auto state = load_member_state(store_, member_id);
+      auto state = p.load_unstaged(member_id);
       if (!state) continue;
       auto before = p.posted().size();
       p.refresh(*state, t);
@@ -55,6 +55,7 @@ Result<ExpiryRunResult> Writer::run_expiry(TimePoint as_of, bool dry_run, const 
       last_hash_ = saved_hash;
     } else {
       store_.release_savepoint();
+      if (batch_ != nullptr) p.stage(*batch_);
     }
     return result;
   } catch (...) {
@@ -69,7 +70,7 @@ Result<std::int64_t> Writer::recompute_tiers() {
   return isolated<std::int64_t>([&](Posting& p) -> Result<std::int64_t> {
     std::int64_t changed = 0;
     for (const auto& member_id : store_.all_member_ids()) {
-      auto state = load_member_state(store_, member_id);
+      auto state = p.load_unstaged(member_id);
       if (!state) continue;
       auto before = state->row.tier;
       p.refresh_tier(*state, p.now());

@@ -47,8 +47,11 @@ Result<MemberProfile> Writer::enrol(const EnrolRequest& request, const Actor& ac
     p.store().insert_member(row);
     p.store().insert_tier_change(row.member_id,
                                  TierChange{std::nullopt, row.tier, p.now(), 0, "enrolled"});
-    MemberState state{row, {}, {}};
-    return member_profile(p.store(), state, p.program(), p.now());
+    MemberState fresh;
+    fresh.row = row;
+    fresh.orders_after = p.now() - std::chrono::days{p.program().tier_window_days};
+    const MemberState& state = p.adopt(std::move(fresh));
+    return member_profile(state, p.program(), p.now(), 0);
   });
 }
 

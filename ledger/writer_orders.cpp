@@ -69,7 +69,7 @@ Result<PurchaseResult> Writer::purchase(const PurchaseRequest& request, const Ac
     order.currency = request.currency;
     order.occurred_at = occurred;
     order.store_id = request.store_id;
-    p.store().insert_order(order);
+    p.insert_order(*state, order);
     auto plan = plan_earn(p.store(), p.program(), state->row, tier, request.amount_minor, occurred,
                           *state->row.first_purchase_at, true);
     if (!plan) return plan.error();
@@ -101,7 +101,7 @@ Result<PurchaseResult> Writer::purchase(const PurchaseRequest& request, const Ac
       }
       order.bonus_points += bonus.points;
     }
-    p.store().update_order(order);
+    p.update_order(*state, order);
     p.save(*state);
     p.refresh_tier(*state, p.now());
     PurchaseResult out;
@@ -227,7 +227,7 @@ Result<RefundResult> Writer::refund(const RefundRequest& request, const Actor& a
       reversed += take_back(p, *state, bonus_due,
                             own_lots(*state, {order->bonus_lot_id, order->earn_lot_id}), e);
     }
-    p.store().update_order(*order);
+    p.update_order(*state, *order);
     p.store().insert_refund(
         RefundRow{request.refund_id, request.order_id, request.amount_minor, reversed, p.now()});
     p.save(*state);

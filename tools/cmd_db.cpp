@@ -148,7 +148,13 @@ int backup(const Globals& g, const std::string& file, bool force) {
   fs::remove(tmp, ec);
   remove_sidecars(tmp);
   try {
-    store->backup_to(tmp);
+    {
+      Progress progress("copying pages", 0);
+      store->backup_to(tmp, [&](std::int64_t done, std::int64_t total) {
+        progress.set_total(total);
+        progress.update(done);
+      });
+    }
     store.reset();
     auto report = verify_with_progress(tmp, "verifying backup");
     remove_sidecars(tmp);

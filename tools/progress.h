@@ -18,8 +18,9 @@ class Progress {
   Progress& operator=(const Progress&) = delete;
 
   bool enabled() const { return enabled_; }
-  void update(std::int64_t done);  // redraws at most ten times a second
-  void finish();                   // erases the bar
+  void update(std::int64_t done);                         // redraws at most ten times a second
+  void set_total(std::int64_t total) { total_ = total; }  // once it is known (backup pages)
+  void finish();                                          // erases the bar
 
  private:
   void draw(std::int64_t done);

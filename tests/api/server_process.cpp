@@ -43,7 +43,14 @@ std::vector<std::string> build_env(const ServerOptions& options) {
     // An operator's ENCORE_* settings must not leak into a hermetic test.
     if (!overridden && !entry.starts_with("ENCORE_")) env.emplace_back(entry);
   }
-  for (const auto& [name, value] : options.env) env.push_back(name + "=" + value);
+  bool self_check_set = false;
+  for (const auto& [name, value] : options.env) {
+    env.push_back(name + "=" + value);
+    self_check_set |= name == "ENCORE_CACHE_SELF_CHECK";
+  }
+  // Every end-to-end test also checks the member cache: each state it publishes is compared with
+  // the database after the commit, and a difference aborts the server (the test then fails).
+  if (!self_check_set) env.emplace_back("ENCORE_CACHE_SELF_CHECK=1");
   return env;
 }
 

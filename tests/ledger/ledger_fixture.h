@@ -39,10 +39,16 @@ inline Program make_program(const nlohmann::json& overrides = nlohmann::json::ob
 
 struct LedgerFixture {
   explicit LedgerFixture(Program program = make_program(),
-                         std::string start = "2026-01-10T12:00:00Z")
+                         std::string start = "2026-01-10T12:00:00Z",
+                         std::size_t cache_members = 1 << 16)
       : clock(*parse_rfc3339(start)),
         path(temp_db_path("ledger")),
-        ledger(Ledger::open(path, std::move(program), clock)) {}
+        ledger(Ledger::open(path, std::move(program), clock)) {
+    // Every unit test runs with the member cache as the server does, and self-checked: each
+    // state it publishes is compared with the database (a difference aborts the test binary).
+    // The model test also runs sequences without it and with a tiny one (constant evictions).
+    if (cache_members > 0) ledger->enable_member_cache(cache_members, true);
+  }
   ~LedgerFixture() { std::filesystem::remove_all(std::filesystem::path(path).parent_path()); }
 
   Actor actor{"test-pos"};
