@@ -683,10 +683,10 @@ class SqliteStore final : public Store {
   }
 
   void backup_to(const std::string& path, const BackupProgress& progress) override {
-    // 1024 pages (4 MiB) per step keeps the progress bar moving. Stepping would normally restart
+    // 64 pages (256 KiB) per step keeps the progress bar moving. Stepping would normally restart
     // whenever another connection commits between steps; holding a read transaction on the source
     // for the whole copy pins one WAL snapshot, so the copy is consistent and finishes under load.
-    constexpr int pages_per_step = 1024;
+    constexpr int pages_per_step = 64;
     SQLite::Database dest(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     SQLite::Transaction snapshot(db_, SQLite::TransactionBehavior::DEFERRED);
     db_.execAndGet("SELECT count(*) FROM sqlite_schema");  // takes the read snapshot now

@@ -283,6 +283,7 @@ TEST_CASE("backup while purchases stream in: the copy is one consistent snapshot
   CHECK(report.at("written") == true);
   CHECK(report.at("verify").at("ok") == true);
   CHECK(during > before.size());  // the load really ran while the copy was taken
+  CHECK(fs::file_size(copy) > 64 * 4096);  // more than one backup step (64 pages each)
   // No progress bar when stderr is not a terminal.
   CHECK_FALSE(contains(backup.err, "copying pages"));
 
