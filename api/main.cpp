@@ -53,6 +53,7 @@ int serve(const encore::api::Config& config) {
   const char* self_check = std::getenv("ENCORE_CACHE_SELF_CHECK");
   ledger->enable_member_cache(config.cache_members,
                               self_check != nullptr && std::string_view(self_check) == "1");
+  ledger->start_cache_warmup();
   WriteQueue writes(*ledger, max_write_queue_depth, max_batch_jobs);
   KeyCache keys(*ledger);
   IdempotencyGuard idempotency(*ledger);

@@ -95,7 +95,36 @@ class Ledger::Checkpointer {
 Ledger::Ledger(std::string path, Program program, const Clock& clock)
     : path_(std::move(path)), program_(std::move(program)), clock_(clock) {}
 
-Ledger::~Ledger() = default;
+Ledger::~Ledger() {
+  stopping_ = true;
+  if (warmer_.joinable()) warmer_.join();
+}
+
+void Ledger::start_cache_warmup() {
+  if (!cache_ || warmer_.joinable()) return;
+  warmer_ = std::thread([this] {
+    constexpr std::size_t chunk = 256;
+    try {
+      std::vector<std::string> ids;
+      with_reader([&](Store& s) { ids = s.all_member_ids(); });
+      for (std::size_t i = 0; i < ids.size() && !stopping_; i += chunk) {
+        if (cache_->stats().members >= cache_capacity_) break;
+        const auto seen_seq = cache_->committed_seq();  // before the chunk's snapshot opens
+        const auto now = clock_.now();
+        with_reader([&](Store& s) {
+          for (std::size_t j = i; j < std::min(ids.size(), i + chunk); ++j) {
+            auto state = load_member_state(s, ids[j], program_, now);
+            if (!state) continue;
+            normalise(*state);
+            cache_->insert_if_absent(*state, seen_seq);
+          }
+        });
+      }
+    } catch (const std::exception&) {
+      // Warming is an optimisation: reads fill the cache on their own.
+    }
+  });
+}
 
 std::unique_ptr<Ledger> Ledger::open(const std::string& path, Program program, const Clock& clock) {
   if (program.tiers.empty() || program.zone == nullptr) {
@@ -130,6 +159,7 @@ void Ledger::enable_member_cache(std::size_t capacity_members, bool self_check) 
   std::lock_guard lock(write_mutex_);
   if (cache_) return;
   cache_ = std::make_unique<MemberCache>(capacity_members);
+  cache_capacity_ = capacity_members;
   batch_ = std::make_unique<BatchMembers>();
   batch_->cache = cache_.get();
   self_check_ = self_check;

@@ -6,12 +6,14 @@
 // of read-only connections and never wait for the writer.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ledger/clock.h"
@@ -79,6 +81,10 @@ class Ledger {
   // `self_check`, every published state is compared with the database after each commit and a
   // difference aborts the process (tests). Call once, before the first write.
   void enable_member_cache(std::size_t capacity_members, bool self_check);
+  // Fills the cache from the database in the background (up to its capacity, in chunks of one
+  // short read snapshot each), so the first reads after a restart do not all miss. Stops at
+  // destruction.
+  void start_cache_warmup();
   // Hits, misses and size; all zero without a cache.
   struct CacheStats {
     std::uint64_t hits = 0;
@@ -104,6 +110,9 @@ class Ledger {
   std::mutex write_mutex_;
   std::unique_ptr<ReadPool> readers_;
   std::unique_ptr<MemberCache> cache_;
+  std::size_t cache_capacity_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread warmer_;  // joined first in ~Ledger
   std::unique_ptr<BatchMembers> batch_;
   bool self_check_ = false;
   std::unique_ptr<Checkpointer> checkpointer_;  // last: stopped before the stores close

@@ -49,6 +49,22 @@ Result<StateRef> Posting::load(const std::string& member_id, const std::string& 
   return StateRef(owned);
 }
 
+void Posting::save(const MemberState& state) {
+  for (const auto& owned : owned_) {
+    if (&owned != &state) continue;
+    if (std::find(unsaved_.begin(), unsaved_.end(), &state) == unsaved_.end()) {
+      unsaved_.push_back(&state);
+    }
+    return;
+  }
+  store_.update_member_state(state.row);
+}
+
+void Posting::flush() {
+  for (const auto* state : unsaved_) store_.update_member_state(state->row);
+  unsaved_.clear();
+}
+
 MemberState& Posting::adopt(MemberState state) {
   owned_.push_back(std::move(state));
   return owned_.back();
@@ -60,6 +76,7 @@ std::optional<MemberState> Posting::load_unstaged(const std::string& member_id) 
 }
 
 void Posting::stage(BatchMembers& batch) {
+  assert(unsaved_.empty() && "stage() before flush()");
   for (const auto& member_id : unstaged_) {
     batch.staged.erase(member_id);
     batch.dropped.insert(member_id);

@@ -98,7 +98,11 @@ class Posting {
   // Puts points back into an existing lot (restore), settling debt first.
   void credit_existing_lot(MemberState& state, std::int64_t lot_id, Points points);
 
-  void save(const MemberState& state) { store_.update_member_state(state.row); }
+  // Writes the member row. For a state this Posting owns the write is deferred to flush() (an
+  // operation saves the same row several times; only the last one matters).
+  void save(const MemberState& state);
+  // Writes the deferred rows; the operation's last step before its savepoint is released.
+  void flush();
   BalanceView balance(const MemberState& state) {
     return balance_view(store_, state, program_, now_);
   }
@@ -118,6 +122,7 @@ class Posting {
   BatchMembers* batch_;
   std::deque<MemberState> owned_;  // stable addresses for StateRef
   std::unordered_set<std::string> unstaged_;
+  std::vector<const MemberState*> unsaved_;
 };
 
 // A fresh entry for `member_id`; id, recorded_at and hash are set by Posting::post.

@@ -187,11 +187,16 @@ void apply_pragmas(SQLite::Database& db, OpenMode mode) {
   db.exec("PRAGMA foreign_keys = OFF");
   db.exec("PRAGMA cache_size = -65536");  // 64 MiB
   db.exec("PRAGMA mmap_size = 268435456");
-  db.exec("PRAGMA temp_store = MEMORY");
   if (mode == OpenMode::read_write) {
+    // Not temp_store = MEMORY here: every operation in a group commit runs in a savepoint, and a
+    // page changed again inside a later savepoint is first copied to the statement sub-journal,
+    // which in memory is a list of 1 KiB chunks (several mallocs per page). The default keeps
+    // 64 KiB chunks and spills a larger journal to an unsynced temp file.
     db.exec("PRAGMA journal_mode = WAL");
     // FULL: the WAL is fsync'd at every commit, so an acknowledged write survives power loss.
     db.exec("PRAGMA synchronous = FULL");
+  } else {
+    db.exec("PRAGMA temp_store = MEMORY");
   }
 }
 

@@ -1,6 +1,7 @@
 #include "ledger/time_zone.h"
 
 #include <charconv>
+#include <cstdio>
 #include <stdexcept>
 
 namespace encore {
@@ -91,7 +92,16 @@ std::optional<TimePoint> parse_rfc3339(std::string_view text) {
 }
 
 std::string format_rfc3339(TimePoint t) {
-  return date::format("%FT%TZ", t);
+  // By hand: date::format builds an ostream per call, and responses carry several timestamps.
+  const auto day = date::floor<date::days>(t);
+  const date::year_month_day ymd{day};
+  const date::hh_mm_ss<std::chrono::seconds> hms{t - day};
+  char out[32];
+  const int n = std::snprintf(
+      out, sizeof out, "%04d-%02u-%02uT%02d:%02d:%02dZ", int(ymd.year()), unsigned(ymd.month()),
+      unsigned(ymd.day()), static_cast<int>(hms.hours().count()),
+      static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()));
+  return std::string(out, static_cast<std::size_t>(n));
 }
 
 const date::time_zone* find_zone(std::string_view name) {

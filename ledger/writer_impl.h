@@ -17,6 +17,7 @@ Result<T> Writer::isolated(F&& body) {
     Posting posting(store_, program_, clock_.now(), last_id_, last_hash_, batch_);
     Result<T> result = body(posting);
     if (result.ok()) {
+      posting.flush();
       store_.release_savepoint();
       if (batch_ != nullptr) posting.stage(*batch_);
     } else {

@@ -54,6 +54,7 @@ Result<ExpiryRunResult> Writer::run_expiry(TimePoint as_of, bool dry_run, const 
       last_id_ = saved_id;
       last_hash_ = saved_hash;
     } else {
+      p.flush();
       store_.release_savepoint();
       if (batch_ != nullptr) p.stage(*batch_);
     }

@@ -69,9 +69,10 @@ Result<PurchaseResult> Writer::purchase(const PurchaseRequest& request, const Ac
     order.currency = request.currency;
     order.occurred_at = occurred;
     order.store_id = request.store_id;
-    p.insert_order(*state, order);
+    // Planned before the order row exists (so it counts itself as one more order), and the row is
+    // inserted once, complete, at the end: one write instead of an insert and an update.
     auto plan = plan_earn(p.store(), p.program(), state->row, tier, request.amount_minor, occurred,
-                          *state->row.first_purchase_at, true);
+                          *state->row.first_purchase_at, false);
     if (!plan) return plan.error();
     order.base_points = plan->base_points;
     order.earned_points = plan->earn_points;
@@ -101,7 +102,7 @@ Result<PurchaseResult> Writer::purchase(const PurchaseRequest& request, const Ac
       }
       order.bonus_points += bonus.points;
     }
-    p.update_order(*state, order);
+    p.insert_order(*state, order);
     p.save(*state);
     p.refresh_tier(*state, p.now());
     PurchaseResult out;

@@ -132,3 +132,34 @@ TEST_CASE(
   CHECK(bad.load() == 0);
   CHECK(fx.ledger->balance("r1")->balance == 800);
 }
+
+TEST_CASE("ledger cache warm-up loads existing members in the background, exactly", "[cache]") {
+  const auto path = test::temp_db_path("warm");
+  ManualClock clock(at("2026-01-10T12:00:00Z"));
+  {
+    auto cold = Ledger::open(path, test::make_program(), clock);
+    for (int i = 0; i < 300; ++i) {
+      const auto id = "w" + std::to_string(i);
+      REQUIRE(cold->write([&](Writer& w) { return w.enrol(EnrolRequest{id}, Actor{"t"}); }));
+      REQUIRE(cold->write([&](Writer& w) {
+        return w.purchase(PurchaseRequest{id, "o" + std::to_string(i), 100 * (i + 1), "EUR"},
+                          Actor{"t"});
+      }));
+    }
+  }
+  auto ledger = Ledger::open(path, test::make_program(), clock);
+  ledger->enable_member_cache(1 << 16, true);
+  ledger->start_cache_warmup();
+  for (int i = 0; i < 500 && ledger->cache_stats().members < 300; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(ledger->cache_stats().members == 300);
+  const auto before = ledger->cache_stats();
+  auto b = ledger->balance("w41");
+  REQUIRE(b);
+  CHECK(b->balance == 42);
+  CHECK(b->qualifying_points == 42);
+  CHECK(ledger->cache_stats().hits == before.hits + 1);
+  ledger.reset();
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
