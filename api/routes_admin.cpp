@@ -32,6 +32,13 @@ std::string ledger_gauges(Services& s) {
         static_cast<std::int64_t>(writes.jobs));
   gauge("encore_write_failed_commits_total", "Batches whose commit failed.", "counter",
         static_cast<std::int64_t>(writes.failed_commits));
+  const auto cache = s.ledger.cache_stats();
+  gauge("encore_member_cache_hits_total", "Member loads answered from the member cache.", "counter",
+        static_cast<std::int64_t>(cache.hits));
+  gauge("encore_member_cache_misses_total", "Member loads that read SQLite.", "counter",
+        static_cast<std::int64_t>(cache.misses));
+  gauge("encore_member_cache_members", "Members held in the member cache.", "gauge",
+        static_cast<std::int64_t>(cache.members));
   return out;
 }
 

@@ -240,6 +240,9 @@ TEST_CASE("every business route answers its happy path", "[e2e][routes]") {
   CHECK(metrics.body.find("encore_http_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/"
                           "purchases\"") != std::string::npos);
   CHECK(metrics.body.find("encore_members 1\n") != std::string::npos);
+  // The member read and written above is held (exactly) in the member cache.
+  CHECK(metrics.body.find("encore_member_cache_members 1\n") != std::string::npos);
+  CHECK(metrics.body.find("encore_member_cache_hits_total ") != std::string::npos);
   const auto health = Client(server.port(), "").get("/healthz");
   CHECK(health.status == 200);
   CHECK(body_json(health)["status"] == "ok");
