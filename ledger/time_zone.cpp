@@ -36,7 +36,10 @@ std::optional<Date> parse_date(std::string_view text) {
 }
 
 std::string format_date(Date d) {
-  return date::format("%F", date::sys_days{d});
+  char out[16];
+  const int n = std::snprintf(out, sizeof out, "%04d-%02u-%02u", int(d.year()), unsigned(d.month()),
+                              unsigned(d.day()));
+  return std::string(out, static_cast<std::size_t>(n));
 }
 
 std::optional<TimePoint> parse_rfc3339(std::string_view text) {
