@@ -117,11 +117,19 @@ void add_admin_routes(Router& router, Services& s) {
 
   add_admin_write(router, s, "/v1/members/{member_id}/erase",
                   [](const json& body, const Context& ctx) -> Result<WriteOp> {
-                    if (!body.is_null() && !(body.is_object() && body.empty())) {
-                      return invalid_field("", "erase takes no body");
+                    // Optional body {"reason": "..."}: recorded with the key's name.
+                    std::optional<std::string> reason;
+                    if (!body.is_null()) {
+                      if (!body.is_object()) return invalid_field("", "must be a JSON object");
+                      for (const auto& [key, value] : body.items()) {
+                        if (key != "reason") return invalid_field(key, "unknown field");
+                        if (!value.is_string()) return invalid_field("reason", "must be a string");
+                        reason = value.get<std::string>();
+                      }
                     }
-                    return WriteOp{[id = std::string(ctx.param("member_id"))](Writer& w) {
-                      return outcome(w.erase_member(id), http::status::ok,
+                    return WriteOp{[id = std::string(ctx.param("member_id")), reason,
+                                    actor = Actor{ctx.key_name}](Writer& w) {
+                      return outcome(w.erase_member(id, reason, actor), http::status::ok,
                                      [](const MemberProfile& m) { return encode(m); });
                     }};
                   });

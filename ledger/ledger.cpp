@@ -108,7 +108,7 @@ void Ledger::start_cache_warmup() {
       std::vector<std::string> ids;
       with_reader([&](Store& s) { ids = s.all_member_ids(); });
       for (std::size_t i = 0; i < ids.size() && !stopping_; i += chunk) {
-        if (cache_->stats().members >= cache_capacity_) break;
+        if (cache_->stats().members >= cache_->capacity()) break;
         const auto seen_seq = cache_->committed_seq();  // before the chunk's snapshot opens
         const auto now = clock_.now();
         with_reader([&](Store& s) {
@@ -159,7 +159,6 @@ void Ledger::enable_member_cache(std::size_t capacity_members, bool self_check) 
   std::lock_guard lock(write_mutex_);
   if (cache_) return;
   cache_ = std::make_unique<MemberCache>(capacity_members);
-  cache_capacity_ = capacity_members;
   batch_ = std::make_unique<BatchMembers>();
   batch_->cache = cache_.get();
   self_check_ = self_check;
@@ -174,9 +173,25 @@ Ledger::CacheStats Ledger::cache_stats() const {
 
 // After a commit, with the write lock held: the batch's member states become the cache's.
 void Ledger::publish_batch() {
+  // The batch is committed: whatever goes wrong now must not be reported as a failed write, and
+  // the cache must not keep a state the commit changed. Emptying it is always correct.
+  try {
+    publish_staged();
+  } catch (...) {
+    batch_->clear();
+    cache_->publish_clear();
+  }
+}
+
+void Ledger::publish_staged() {
   // A batch that touched more members than this (an expiry run over a large program) empties
   // the cache instead: readers refill it.
   constexpr std::size_t max_dropped = 65536;
+  if (batch_->incomplete) {
+    batch_->clear();
+    cache_->publish_clear();
+    return;
+  }
   std::vector<MemberState> states;
   states.reserve(batch_->staged.size());
   for (auto& [member_id, state] : batch_->staged) states.push_back(std::move(state));
@@ -196,6 +211,12 @@ void Ledger::publish_batch() {
 }
 
 void Ledger::self_check(const std::vector<MemberState>& published) {
+  // In a read transaction of its own, so no statement keeps a snapshot open afterwards.
+  write_store_->begin_read();
+  struct End {
+    Store& store;
+    ~End() { store.end_read(); }
+  } end{*write_store_};
   for (const auto& cached : published) {
     const auto& id = cached.row.member_id;
     auto stored = load_member_state(*write_store_, id);

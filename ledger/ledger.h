@@ -26,6 +26,7 @@ namespace encore {
 
 class Writer;
 class MemberCache;
+class Posting;
 struct BatchMembers;
 struct MemberState;
 
@@ -98,6 +99,7 @@ class Ledger {
   class ReadPool;
   class Checkpointer;
   void publish_batch();
+  void publish_staged();
   template <class T, class View>
   Result<T> read_member(const std::string& member_id, View view) const;
   void self_check(const std::vector<MemberState>& published);
@@ -110,7 +112,6 @@ class Ledger {
   std::mutex write_mutex_;
   std::unique_ptr<ReadPool> readers_;
   std::unique_ptr<MemberCache> cache_;
-  std::size_t cache_capacity_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread warmer_;  // joined first in ~Ledger
   std::unique_ptr<BatchMembers> batch_;
@@ -125,7 +126,9 @@ class Writer {
 
   Result<MemberProfile> enrol(const EnrolRequest& request, const Actor& actor);
   Result<MemberProfile> update_member(const std::string& member_id, const MemberPatch& patch);
-  Result<MemberProfile> erase_member(const std::string& member_id);
+  // `reason` (1-500 characters when given) and the actor are recorded in member_erasures.
+  Result<MemberProfile> erase_member(const std::string& member_id,
+                                     const std::optional<std::string>& reason, const Actor& actor);
   Result<PurchaseResult> purchase(const PurchaseRequest& request, const Actor& actor);
   Result<RefundResult> refund(const RefundRequest& request, const Actor& actor);
   Result<PostingResult> redeem(const RedemptionRequest& request, const Actor& actor);
@@ -153,6 +156,8 @@ class Writer {
  private:
   template <class T, class F>
   Result<T> isolated(F&& body);
+  // After an operation's savepoint is released: its states go to the batch (never throws).
+  void stage_released(Posting& posting) noexcept;
 
   Store& store_;
   const Program& program_;

@@ -6,7 +6,7 @@
 namespace encore {
 
 MemberCache::MemberCache(std::size_t capacity_members)
-    : capacity_per_shard_(capacity_members / shard_count) {}
+    : capacity_per_shard_((capacity_members + shard_count - 1) / shard_count) {}
 
 MemberCache::Shard& MemberCache::shard_for(const std::string& member_id) const {
   return shards_[std::hash<std::string>{}(member_id) % shard_count];

@@ -54,6 +54,8 @@ class MemberCache {
   void publish_clear();
 
   static bool cacheable(const MemberState& state);
+  // Members it can hold: the capacity asked for, rounded up to a multiple of the shard count.
+  std::size_t capacity() const { return capacity_per_shard_ * shard_count; }
 
   struct Stats {
     std::uint64_t hits = 0;

@@ -26,9 +26,13 @@ struct BatchMembers {
   // Members changed in this batch whose state is not staged (bulk upkeep): never read from the
   // cache again in this batch, and dropped from it after the commit.
   std::unordered_set<std::string> dropped;
+  // Set when staging failed after an operation's savepoint was released (out of memory): the
+  // batch's changes commit but are not all known, so the cache is emptied after the commit.
+  bool incomplete = false;
   void clear() {
     staged.clear();
     dropped.clear();
+    incomplete = false;
   }
 };
 

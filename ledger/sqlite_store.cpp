@@ -425,6 +425,16 @@ class SqliteStore final : public Store {
     return s.getColumn(0).getInt64();
   }
 
+  void insert_member_erasure(const std::string& member_id, TimePoint at, const std::string& actor,
+                             const std::optional<std::string>& reason) override {
+    auto& s = stmt(sql_insert_erasure_);
+    put(s, 1, member_id);
+    put(s, 2, at);
+    put(s, 3, actor);
+    put(s, 4, reason);
+    s.exec();
+  }
+
   std::vector<QualifyingOrder> qualifying_orders(const std::string& member_id, TimePoint after,
                                                  std::size_t limit) override {
     auto& s = stmt(sql_qualifying_orders_);
@@ -811,6 +821,8 @@ class SqliteStore final : public Store {
   const std::string sql_qualifying_ =
       "SELECT COALESCE(SUM(base_points - base_reversed), 0) FROM orders "
       "WHERE member_id = ? AND occurred_at > ? AND occurred_at <= ?";
+  const std::string sql_insert_erasure_ =
+      "INSERT INTO member_erasures (member_id, erased_at, actor, reason) VALUES (?, ?, ?, ?)";
   const std::string sql_qualifying_orders_ =
       "SELECT order_id, occurred_at, base_points - base_reversed FROM orders "
       "WHERE member_id = ? AND occurred_at > ? LIMIT ?";

@@ -136,6 +136,10 @@ class Store {
   virtual void insert_member(const MemberRow& row) = 0;
   virtual void update_member_state(const MemberRow& row) = 0;
   virtual void update_member_contact(const MemberRow& row) = 0;
+  // The audit record of a privacy erasure (reason may be absent for API callers).
+  virtual void insert_member_erasure(const std::string& member_id, TimePoint at,
+                                     const std::string& actor,
+                                     const std::optional<std::string>& reason) = 0;
 
   virtual std::vector<LotRow> open_lots(const std::string& member_id) = 0;
   virtual std::optional<LotRow> lot(std::int64_t lot_id) = 0;

@@ -19,7 +19,7 @@ Result<T> Writer::isolated(F&& body) {
     if (result.ok()) {
       posting.flush();
       store_.release_savepoint();
-      if (batch_ != nullptr) posting.stage(*batch_);
+      stage_released(posting);
     } else {
       store_.rollback_to_savepoint();
       last_id_ = saved_id;

@@ -15,6 +15,16 @@ void Writer::load_chain_head() {
   last_hash_ = last ? last->second : Sha256{};
 }
 
+void Writer::stage_released(Posting& posting) noexcept {
+  if (batch_ == nullptr) return;
+  try {
+    posting.stage(*batch_);
+  } catch (...) {
+    // The operation's rows are already part of the batch: never roll back here, forget instead.
+    batch_->incomplete = true;
+  }
+}
+
 void Writer::save_idempotency(const IdempotencyRecord& record) {
   store_.insert_idempotency(record);
 }
@@ -56,7 +66,7 @@ Result<ExpiryRunResult> Writer::run_expiry(TimePoint as_of, bool dry_run, const 
     } else {
       p.flush();
       store_.release_savepoint();
-      if (batch_ != nullptr) p.stage(*batch_);
+      stage_released(p);
     }
     return result;
   } catch (...) {

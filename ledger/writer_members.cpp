@@ -78,7 +78,12 @@ Result<MemberProfile> Writer::update_member(const std::string& member_id,
   });
 }
 
-Result<MemberProfile> Writer::erase_member(const std::string& member_id) {
+Result<MemberProfile> Writer::erase_member(const std::string& member_id,
+                                           const std::optional<std::string>& reason,
+                                           const Actor& actor) {
+  if (reason) {
+    if (auto e = check_reason(*reason)) return *e;
+  }
   // Privacy erasure: personal data goes, ledger amounts stay (the chain does not cover
   // contact fields, so verify still passes).
   return isolated<MemberProfile>([&](Posting& p) -> Result<MemberProfile> {
@@ -91,6 +96,7 @@ Result<MemberProfile> Writer::erase_member(const std::string& member_id) {
     row.marketing_opt_in = false;
     row.erased_at = p.now();
     p.store().update_member_contact(row);
+    p.store().insert_member_erasure(member_id, p.now(), actor.name, reason);
     p.store().reminders().cancel_pending_reminders(member_id, "erased");
     return member_profile(p.store(), *state, p.program(), p.now());
   });

@@ -253,7 +253,8 @@ int members_enrol(const Globals& g, const EnrolArgs& a) {
 int members_erase(const Globals& g, const std::string& id, const std::string& reason) {
   require_reason(reason, "members erase");
   Session s(g);
-  auto member = s.call("POST", "/v1/members/" + percent_encode(id) + "/erase");
+  auto member =
+      s.call("POST", "/v1/members/" + percent_encode(id) + "/erase", json{{"reason", reason}});
   if (g.json) {
     print_json(member);
   } else {

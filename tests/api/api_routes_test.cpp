@@ -268,6 +268,19 @@ TEST_CASE("every business route answers its happy path", "[e2e][routes]") {
       ok_json(admin.send("POST", "/v1/members/" + m + "/erase", std::nullopt, unique_key()), 200);
   CHECK(erased["member_id"] == m);
   CHECK(erased["email"].is_null());
+  // An erasure may carry a reason (recorded with the actor); anything else is refused by name.
+  CHECK(admin
+            .send("POST", "/v1/members/" + m + "/erase", json{{"reason", "GDPR 7"}}.dump(),
+                  unique_key())
+            .status == 200);
+  auto bad_reason =
+      admin.send("POST", "/v1/members/" + m + "/erase", json{{"reason", 5}}.dump(), unique_key());
+  CHECK(bad_reason.status == 400);
+  CHECK(body_json(bad_reason)["field"] == "reason");
+  auto unknown =
+      admin.send("POST", "/v1/members/" + m + "/erase", json{{"why", "x"}}.dump(), unique_key());
+  CHECK(unknown.status == 400);
+  CHECK(body_json(unknown)["field"] == "why");
   CHECK(erased["locale"].is_null());
   CHECK(balance_of(app, m) == 180);  // erasure removes contact data, not the ledger
 }

@@ -64,6 +64,9 @@ TEST_CASE("member cache: bounded, and members too large to copy are not kept", "
   auto unknown_orders = state_of("u", 1);
   unknown_orders.orders_after.reset();  // orders not loaded: qualifying needs a query
   CHECK_FALSE(cache.insert_if_absent(unknown_orders, cache.committed_seq()));
+  MemberCache tiny(10);  // rounded up to one per shard, never silently off
+  CHECK(tiny.capacity() == 64);
+  CHECK(tiny.insert_if_absent(state_of("t", 1), tiny.committed_seq()));
   MemberCache off(0);
   CHECK_FALSE(off.insert_if_absent(state_of("m", 1), off.committed_seq()));
   off.publish({state_of("m", 1)}, {});

@@ -196,7 +196,8 @@ TEST_CASE("only opted-in members are reminded; opting out cancels pending ones",
   REQUIRE(f.buy("in", "o1", 20000));
   REQUIRE(f.buy("out", "o2", 20000));
   REQUIRE(f.buy("erased", "o3", 20000));
-  REQUIRE(f.ledger->write([&](Writer& w) { return w.erase_member("erased"); }));
+  REQUIRE(f.ledger->write(
+      [&](Writer& w) { return w.erase_member("erased", std::nullopt, Actor{"admin:test"}); }));
   f.clock.advance(days{61});
   auto planned = f.run();
   REQUIRE(planned.size() == 1);

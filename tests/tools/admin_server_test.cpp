@@ -205,6 +205,15 @@ TEST_CASE("server-backed commands: enrol, show, adjust, reverse, expire, tiers, 
   auto after = f.show("m1");
   CHECK(after.at("member").at("email").is_null());
   CHECK(after.at("balance").at("balance") == 100);
+  {
+    // The erasure is recorded with its reason and the admin key's name (the actor).
+    SQLite::Database db(f.db, SQLite::OPEN_READONLY);
+    SQLite::Statement q(db, "SELECT actor, reason FROM member_erasures WHERE member_id = 'm1'");
+    REQUIRE(q.executeStep());
+    CHECK(q.getColumn(1).getString() == "GDPR request 118");
+    CHECK_FALSE(q.getColumn(0).getString().empty());
+    CHECK_FALSE(q.executeStep());
+  }
   auto verify = admin(f.dir, {"--db", f.db, "verify"});
   CHECK(verify.code == 0);
   CHECK(contains(verify.out, "OK:"));
@@ -282,7 +291,7 @@ TEST_CASE("backup while purchases stream in: the copy is one consistent snapshot
   auto report = json::parse(backup.out);
   CHECK(report.at("written") == true);
   CHECK(report.at("verify").at("ok") == true);
-  CHECK(during > before.size());  // the load really ran while the copy was taken
+  CHECK(during > before.size());           // the load really ran while the copy was taken
   CHECK(fs::file_size(copy) > 64 * 4096);  // more than one backup step (64 pages each)
   // No progress bar when stderr is not a terminal.
   CHECK_FALSE(contains(backup.err, "copying pages"));
