@@ -165,10 +165,9 @@ void Ledger::enable_member_cache(std::size_t capacity_members, bool self_check) 
   writer_->set_batch(batch_.get());
 }
 
-Ledger::CacheStats Ledger::cache_stats() const {
+MemberCache::Stats Ledger::cache_stats() const {
   if (!cache_) return {};
-  auto s = cache_->stats();
-  return CacheStats{s.hits, s.misses, s.members};
+  return cache_->stats();
 }
 
 // After a commit, with the write lock held: the batch's member states become the cache's.

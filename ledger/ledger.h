@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ledger/clock.h"
+#include "ledger/member_cache.h"
 #include "ledger/program.h"
 #include "ledger/result.h"
 #include "ledger/store.h"
@@ -25,10 +26,8 @@
 namespace encore {
 
 class Writer;
-class MemberCache;
 class Posting;
 struct BatchMembers;
-struct MemberState;
 
 class Ledger {
  public:
@@ -87,12 +86,7 @@ class Ledger {
   // destruction.
   void start_cache_warmup();
   // Hits, misses and size; all zero without a cache.
-  struct CacheStats {
-    std::uint64_t hits = 0;
-    std::uint64_t misses = 0;
-    std::size_t members = 0;
-  };
-  CacheStats cache_stats() const;
+  MemberCache::Stats cache_stats() const;
 
  private:
   Ledger(std::string path, Program program, const Clock& clock);
