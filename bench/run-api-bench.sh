@@ -8,7 +8,8 @@
 #   DURATION=10 ROUNDS=3 SCENARIOS="purchase balance" bench/run-api-bench.sh
 #
 # Environment: BUILD_DIR (build-rel), DURATION (15), ROUNDS (3), CONNECTIONS (64), THREADS (2),
-# MEMBERS (100000), SCENARIOS ("purchase balance hot_redeem"), PORT (random), KEEP (1 keeps the
+# MEMBERS (100000), SCENARIOS ("purchase balance hot_redeem"; add purchase_paced for latency at a
+# fixed ~1,200 req/s, ENCORE_BENCH_DELAY_MS), PORT (random), KEEP (1 keeps the
 # temp dir), SKIP_BUILD (1: use the binaries as built), SERVER_BIN (the encore-server to run), SERVER_ARGS (extra encore-server flags), SERVER_ENV (e.g. "ENCORE_LOG_LEVEL=warn").
 set -euo pipefail
 
@@ -113,7 +114,7 @@ awk -F'\t' '
   END {
     for (k in rps) { split(k, parts, SUBSEP); if (parts[2] ~ /^noop@/) {
         s = substr(parts[2], 6); ratio[s] = ratio[s] " " (rps[parts[1] SUBSEP s] / rps[k]) } }
-    order = "noop purchase balance hot_redeem"; n = split(order, o, " ")
+    order = "noop purchase balance hot_redeem purchase_paced"; n = split(order, o, " ")
     for (i = 1; i <= n; i++) { s = o[i]; if (!(s in names)) continue
       printf "%-12s %10.0f %9.2f %9.2f %9s %7d\n", s, median(r[s]), median(p50[s]), median(p99[s]),
         (s == "noop") ? "1.00" : sprintf("%.2f", median(ratio[s])), err[s] }
