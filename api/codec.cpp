@@ -244,6 +244,55 @@ json encode(const BalanceView& b) {
           {"expiring", std::move(expiring)}};
 }
 
+namespace {
+void append_string(std::string& out, const std::string& text) {
+  out += json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+void append_field(std::string& out, const char* name, Points value, bool comma = true) {
+  out += '"';
+  out += name;
+  out += "\":";
+  out += std::to_string(value);
+  if (comma) out += ',';
+}
+}  // namespace
+
+std::string render_balance(const BalanceView& b) {
+  // Keys in nlohmann's (std::map) order, no spaces: the same bytes as encode(b).dump().
+  std::string out;
+  out.reserve(256);
+  out += '{';
+  append_field(out, "available", b.available);
+  append_field(out, "balance", b.balance);
+  append_field(out, "debt", b.debt);
+  out += "\"expiring\":[";
+  for (std::size_t i = 0; i < b.expiring.size(); ++i) {
+    if (i > 0) out += ',';
+    out += "{\"date\":\"" + format_date(b.expiring[i].date) + "\",";
+    append_field(out, "points", b.expiring[i].points, false);
+    out += '}';
+  }
+  out += "],";
+  append_field(out, "held", b.held);
+  out += "\"next_tier\":";
+  if (b.next_tier) {
+    out += "{\"name\":";
+    append_string(out, b.next_tier->name);
+    out += ',';
+    append_field(out, "points_needed", b.next_tier->points_needed, false);
+    out += '}';
+  } else {
+    out += "null";
+  }
+  out += ',';
+  append_field(out, "pending", b.pending);
+  append_field(out, "qualifying_points", b.qualifying_points);
+  out += "\"tier\":";
+  append_string(out, b.tier);
+  out += '}';
+  return out;
+}
+
 json encode(const MemberProfile& m) {
   return {{"member_id", m.member_id},
           {"email", optional_json(m.email)},

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <random>
+#include <string>
 
 #include "ledger/hash.h"
 
@@ -144,7 +146,12 @@ void log_access(const AccessRecord& r) {
 }
 
 std::string new_request_id() {
-  return random_hex(8);
+  thread_local std::mt19937_64 generator([] {
+    const auto seed = random_hex(8);
+    return std::stoull(seed, nullptr, 16);
+  }());
+  const std::uint64_t id = generator();
+  return to_hex(reinterpret_cast<const std::uint8_t*>(&id), sizeof id);
 }
 
 }  // namespace encore::api

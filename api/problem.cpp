@@ -92,9 +92,14 @@ Response problem_response(http::status status, std::string_view code, std::strin
 }
 
 Response json_response(http::status status, const nlohmann::json& body) {
+  return json_text_response(status,
+                            body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+Response json_text_response(http::status status, std::string body) {
   Response res{status, 11};
   res.set(http::field::content_type, kJsonContentType);
-  res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  res.body() = std::move(body);
   res.prepare_payload();
   return res;
 }

@@ -32,5 +32,7 @@ Response problem_response(http::status status, std::string_view code, std::strin
 
 // 2xx helper: serialises `body` with Content-Type application/json.
 Response json_response(http::status status, const nlohmann::json& body);
+// A JSON body already rendered.
+Response json_text_response(http::status status, std::string body);
 
 }  // namespace encore::api

@@ -92,8 +92,9 @@ void add_member_routes(Router& router, Services& s) {
              [&s](const Request& req, Context& ctx) {
                std::optional<Response> refusal;
                if (!authorize(s, req, ctx, any_role, refusal)) return std::move(*refusal);
-               return read_response(s.ledger.balance(std::string(ctx.param("member_id"))),
-                                    [](const BalanceView& b) { return encode(b); });
+               auto balance = s.ledger.balance(std::string(ctx.param("member_id")));
+               if (!balance) return error_response(balance.error());
+               return json_text_response(http::status::ok, render_balance(*balance));
              });
 
   router.add(

@@ -1,0 +1,31 @@
+// render_balance writes the balance document directly; it must stay byte-identical to the
+// nlohmann tree it replaced on the hot path (replays and clients see one format).
+#include <catch2/catch.hpp>
+
+#include "api/codec.h"
+#include "ledger/time_zone.h"
+
+using namespace encore;
+
+TEST_CASE("render_balance is byte-identical to encode(balance).dump()", "[codec]") {
+  BalanceView b;
+  SECTION("top tier, nothing expiring") {
+    b.balance = 0;
+    b.tier = "gold";
+  }
+  SECTION("next tier, expiring dates, negative available, text that needs escaping") {
+    b.balance = 1234;
+    b.available = -5;
+    b.pending = 40;
+    b.held = 7;
+    b.debt = 12;
+    b.qualifying_points = 9007199254740991;
+    b.tier = "b\"ase\\ \u00e9\u4e2d\n";
+    b.next_tier = NextTier{"sil\"ver", 66};
+    b.expiring = {ExpiringPoints{Date{date::year{2026}, date::month{1}, date::day{31}}, 100},
+                  ExpiringPoints{Date{date::year{2027}, date::month{12}, date::day{1}}, 3}};
+  }
+  const auto tree = api::encode(b).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  CHECK(api::render_balance(b) == tree);
+  CHECK(nlohmann::json::parse(api::render_balance(b)) == api::encode(b));
+}
