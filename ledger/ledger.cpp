@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <stdexcept>
-#include <thread>
-
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
+#include <thread>
 
 #include "ledger/earn_plan.h"
 #include "ledger/member_cache.h"

@@ -33,7 +33,7 @@ class MemberCache {
 
   // A member with more open lots, open holds or window orders than this is never cached: its
   // copy would cost more than the queries it saves.
-  static constexpr std::size_t max_items_per_member = 512;
+  static constexpr std::size_t max_items_per_member = max_window_orders;
 
   explicit MemberCache(std::size_t capacity_members);
   MemberCache(const MemberCache&) = delete;

@@ -26,9 +26,8 @@ std::optional<MemberState> load_member_state(Store& store, const std::string& me
   // One more than the cache keeps tells "too many": then the orders are not kept at all and
   // qualifying points come from a query each time.
   const TimePoint after = now - std::chrono::days{program.tier_window_days};
-  constexpr std::size_t max_orders = 512;
-  state.orders = store.qualifying_orders(member_id, after, max_orders + 1);
-  if (state.orders.size() <= max_orders) {
+  state.orders = store.qualifying_orders(member_id, after, max_window_orders + 1);
+  if (state.orders.size() <= max_window_orders) {
     state.orders_after = after;
   } else {
     state.orders.clear();

@@ -22,6 +22,10 @@ struct MemberState {
   std::vector<QualifyingOrder> orders;
 };
 
+// More orders in the tier window than this and the state keeps none (orders_after stays
+// nullopt): qualifying points then come from a query, and the member is never cached.
+constexpr std::size_t max_window_orders = 512;
+
 // Row, open lots and open holds only (orders not loaded).
 std::optional<MemberState> load_member_state(Store& store, const std::string& member_id);
 // Row, open lots, open holds, and the orders inside the tier window as of `now`.
