@@ -46,8 +46,10 @@ int serve(const encore::api::Config& config) {
   }
   SystemClock clock;
   auto ledger = Ledger::open(config.db_path, std::move(program).value(), clock);
-  // WAL checkpoints run on a background connection, not inside the group commit.
-  ledger->start_background_checkpoints(std::chrono::milliseconds(100));
+  // WAL checkpoints run on a background connection, not inside the group commit. Every 10 ms
+  // (an idle pass costs microseconds), so that when the WAL is due to start over, the writer
+  // has at most ~10 ms of pages left to copy (docs/PERFORMANCE.md "WAL restarts").
+  ledger->start_background_checkpoints(std::chrono::milliseconds(10));
   // ENCORE_CACHE_SELF_CHECK=1 (the end-to-end tests) compares every state the cache publishes
   // with the database and aborts on a difference.
   const char* self_check = std::getenv("ENCORE_CACHE_SELF_CHECK");

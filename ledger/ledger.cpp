@@ -1,6 +1,7 @@
 #include "ledger/ledger.h"
 
 #include <algorithm>
+#include <cassert>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -140,6 +141,7 @@ std::unique_ptr<Ledger> Ledger::open(const std::string& path, Program program, c
 void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
   std::lock_guard lock(write_mutex_);
   if (batch_) batch_->clear();
+  if (wal_restart_frames_ > 0) write_store_->restart_wal_if_long(wal_restart_frames_);
   write_store_->begin_write();
   try {
     batch(*writer_);
@@ -242,11 +244,14 @@ void Ledger::self_check(const std::vector<MemberState>& published) {
   }
 }
 
-void Ledger::start_background_checkpoints(std::chrono::milliseconds interval) {
+void Ledger::start_background_checkpoints(std::chrono::milliseconds interval,
+                                          int wal_restart_frames) {
+  assert(wal_restart_frames > 0);
   if (checkpointer_) return;
   checkpointer_ = std::make_unique<Checkpointer>(path_, interval);
   std::lock_guard lock(write_mutex_);
-  write_store_->set_wal_autocheckpoint(0);
+  write_store_->take_over_wal_restarts();
+  wal_restart_frames_ = wal_restart_frames;
 }
 
 void Ledger::with_reader(const std::function<void(Store&)>& fn) const {

@@ -68,13 +68,17 @@ class Ledger {
   // Runs `fn` with a pooled read-only store (for reports and other read-only tools).
   void with_reader(const std::function<void(Store&)>& fn) const;
 
-  // Takes WAL checkpoints off the commit path (for the long-running server): the writer no longer
-  // checkpoints inside commit (SQLite's default: every 1000 WAL pages, copying pages into the
-  // database file and fsyncing it while the next batch waits), and a background thread with its
-  // own connection runs a PASSIVE checkpoint every `interval`, which blocks neither the writer
-  // nor readers (past 16 MiB of WAL, a RESTART one that waits for the current batch, so the WAL
-  // stays bounded). One-shot tools keep the default. Call once, before the first write.
-  void start_background_checkpoints(std::chrono::milliseconds interval);
+  // Takes WAL checkpoints off the commit path (for the long-running server). By default SQLite
+  // checkpoints inside COMMIT every 1000 WAL pages, copying pages into the database file and
+  // fsyncing it while the next batch waits. Instead, a background thread with its own connection
+  // runs a PASSIVE checkpoint every `interval`, which blocks neither the writer nor readers; once
+  // the WAL holds more than `wal_restart_frames` pages, the writer, between two batches, copies
+  // the few pages that pass has not reached yet, so its next batch starts the WAL over (the file
+  // stays bounded without anyone waiting on a lock). One-shot tools keep the default. Call once,
+  // before the first write.
+  static constexpr int default_wal_restart_frames = 16384;  // 64 MiB of 4 KiB pages
+  void start_background_checkpoints(std::chrono::milliseconds interval,
+                                    int wal_restart_frames = default_wal_restart_frames);
 
   // Keeps up to `capacity_members` members' live state in memory (ledger/member_cache.h): the
   // writer loads them without queries and balance/member reads are served without SQLite. With
@@ -110,6 +114,7 @@ class Ledger {
   std::thread warmer_;  // joined first in ~Ledger
   std::unique_ptr<BatchMembers> batch_;
   bool self_check_ = false;
+  int wal_restart_frames_ = 0;  // 0: SQLite checkpoints at commit (guarded by write_mutex_)
   std::unique_ptr<Checkpointer> checkpointer_;  // last: stopped before the stores close
 };
 

@@ -216,10 +216,15 @@ class Store {
   using BackupProgress = std::function<void(std::int64_t pages_done, std::int64_t pages_total)>;
   virtual void backup_to(const std::string& path, const BackupProgress& progress) = 0;
 
-  // WAL checkpoints (no-ops for a backend without a WAL). `pages` 0 stops this connection from
-  // checkpointing at commit; checkpoint_passive() copies what it can without blocking anyone,
-  // and once the WAL has grown large, waits briefly for the writer to let the WAL start over.
-  virtual void set_wal_autocheckpoint(int pages) { (void)pages; }
+  // WAL upkeep (no-ops for a backend without a WAL), split so that neither side blocks the
+  // other (docs/PERFORMANCE.md "WAL restarts"). A background connection calls
+  // checkpoint_passive(): it copies what it can to the database file without waiting for anyone.
+  // The writer's connection calls take_over_wal_restarts() once (no more checkpoints at commit;
+  // it notes the WAL's length after each commit) and restart_wal_if_long() between transactions:
+  // once the WAL holds more than `max_frames`, it copies the few frames the background pass has
+  // not yet, so that the next write transaction starts the WAL file over from its beginning.
+  virtual void take_over_wal_restarts() {}
+  virtual void restart_wal_if_long(int max_frames) { (void)max_frames; }
   virtual void checkpoint_passive() {}
   // Reminders outbox and planning queries (SPEC 7), on the same connection and transaction.
   virtual ReminderStore& reminders() = 0;
