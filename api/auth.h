@@ -3,7 +3,9 @@
 // default, SPEC asks for 5 s) because the cache reloads the key table when it is stale.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -39,6 +41,12 @@ class KeyCache {
 
   const Ledger& ledger_;
   const std::chrono::milliseconds refresh_interval_;
+  // Distinguishes caches in one process for the per-thread memo in authenticate() (an address
+  // could be reused by a later cache).
+  const std::uint64_t instance_id_;
+  // Bumped by every reload: a memo taken under an older generation is not trusted, so a revoked
+  // key stops working at the next reload as before.
+  std::atomic<std::uint64_t> generation_{0};
   std::shared_mutex mutex_;
   std::unordered_map<std::string, Key> by_hash_;  // active keys only
   std::chrono::steady_clock::time_point loaded_at_{};

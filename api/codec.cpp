@@ -1,5 +1,8 @@
 #include "api/codec.h"
 
+#include <algorithm>
+#include <charconv>
+
 #include "ledger/json_reader.h"
 #include "ledger/time_zone.h"
 
@@ -245,14 +248,29 @@ json encode(const BalanceView& b) {
 }
 
 namespace {
+// Plain printable ASCII (tier names in practice) is quoted as is, which is exactly what
+// nlohmann writes for it; anything else (quotes, backslashes, control characters, UTF-8) goes
+// through nlohmann's escaper so the bytes stay identical.
 void append_string(std::string& out, const std::string& text) {
-  out += json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte < 0x7f && c != '"' && c != '\\';
+  });
+  if (!plain) {
+    out += json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out += text;
+  out += '"';
 }
 void append_field(std::string& out, const char* name, Points value, bool comma = true) {
   out += '"';
   out += name;
   out += "\":";
-  out += std::to_string(value);
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, end);
   if (comma) out += ',';
 }
 }  // namespace
@@ -268,7 +286,9 @@ std::string render_balance(const BalanceView& b) {
   out += "\"expiring\":[";
   for (std::size_t i = 0; i < b.expiring.size(); ++i) {
     if (i > 0) out += ',';
-    out += "{\"date\":\"" + format_date(b.expiring[i].date) + "\",";
+    out += "{\"date\":\"";
+    append_date(out, b.expiring[i].date);
+    out += "\",";
     append_field(out, "points", b.expiring[i].points, false);
     out += '}';
   }

@@ -1,6 +1,7 @@
 #include "api/router.h"
 
 #include <algorithm>
+#include <boost/container/small_vector.hpp>
 #include <exception>
 #include <stdexcept>
 
@@ -10,9 +11,14 @@
 namespace encore::api {
 namespace {
 
+// Inline capacity for path segments and candidate routes: every Encore route fits, so matching
+// a request allocates nothing (longer paths still work, on the heap).
+constexpr std::size_t inline_segments = 8;
+using PathParts = boost::container::small_vector<std::string_view, inline_segments>;
+
 // "/a/b/" -> {"a","b",""}: a trailing slash is a distinct (and so unmatched) path.
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> parts;
+PathParts split_path(std::string_view path) {
+  PathParts parts;
   if (path.empty() || path.front() != '/') return parts;
   path.remove_prefix(1);
   while (true) {
@@ -121,7 +127,7 @@ const Router::Route* Router::match(const Request& req, Context& ctx,
 
   // Among the patterns matching the path, prefer literal segments over `{param}` ones at the
   // first place they differ, so `/v1/x/search` beats `/v1/x/{id}` whatever the order of add().
-  std::vector<const Route*> matches;
+  boost::container::small_vector<const Route*, inline_segments> matches;
   for (const auto& r : routes_) {
     if (r.segments.size() != parts.size()) continue;
     bool ok = true;

@@ -35,6 +35,27 @@ std::optional<Date> parse_date(std::string_view text) {
   return parse_date_prefix(text);
 }
 
+void append_date(std::string& out, Date d) {
+  const int year = int(d.year());
+  if (year < 0 || year > 9999) {
+    out += format_date(d);
+    return;
+  }
+  const unsigned month = unsigned(d.month());
+  const unsigned day = unsigned(d.day());
+  const char text[10] = {char('0' + year / 1000),
+                         char('0' + year / 100 % 10),
+                         char('0' + year / 10 % 10),
+                         char('0' + year % 10),
+                         '-',
+                         char('0' + month / 10),
+                         char('0' + month % 10),
+                         '-',
+                         char('0' + day / 10),
+                         char('0' + day % 10)};
+  out.append(text, sizeof text);
+}
+
 std::string format_date(Date d) {
   char out[16];
   const int n = std::snprintf(out, sizeof out, "%04d-%02u-%02u", int(d.year()), unsigned(d.month()),

@@ -22,6 +22,8 @@ std::string format_rfc3339(TimePoint t);  // always `YYYY-MM-DDTHH:MM:SSZ`
 
 std::optional<Date> parse_date(std::string_view text);  // `YYYY-MM-DD`
 std::string format_date(Date d);
+// Appends format_date(d) to `out` without a temporary (the balance read's hot path).
+void append_date(std::string& out, Date d);
 
 // nullptr when the name is not an IANA zone known to the OS tzdata.
 const date::time_zone* find_zone(std::string_view name);

@@ -2,6 +2,9 @@
 // nlohmann tree it replaced on the hot path (replays and clients see one format).
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <vector>
+
 #include "api/codec.h"
 #include "ledger/time_zone.h"
 
@@ -28,4 +31,26 @@ TEST_CASE("render_balance is byte-identical to encode(balance).dump()", "[codec]
   const auto tree = api::encode(b).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   CHECK(api::render_balance(b) == tree);
   CHECK(nlohmann::json::parse(api::render_balance(b)) == api::encode(b));
+}
+
+TEST_CASE("render_balance quotes plain and non-plain tier names as nlohmann does", "[codec]") {
+  BalanceView b;
+  b.balance = 10;
+  b.expiring = {ExpiringPoints{Date{date::year{999}, date::month{3}, date::day{9}}, 1}};
+  const std::vector<std::string> names = {"silver",
+                                          "Gold Plus",
+                                          "caf\u00e9",
+                                          "tab\there",
+                                          "a/b",
+                                          "~^`{}",
+                                          std::string("nul\0x", 5),
+                                          std::string("\x7f", 1),
+                                          std::string("bad\xff utf8", 9)};
+  for (const auto& name : names) {
+    b.tier = name;
+    b.next_tier = NextTier{name, 5};
+    INFO(name);
+    const auto tree = api::encode(b).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    CHECK(api::render_balance(b) == tree);
+  }
 }

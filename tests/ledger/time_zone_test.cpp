@@ -44,3 +44,20 @@ TEST_CASE("a DST gap at midnight starts the day when the gap ends", "[time]") {
   CHECK(format_date(local_date(start, santiago)) == "2026-09-06");
   CHECK(format_date(local_date(start - 1s, santiago)) == "2026-09-05");
 }
+
+TEST_CASE("append_date writes the same text as format_date, zero-padded", "[time]") {
+  using date::day;
+  using date::month;
+  using date::year;
+  for (const Date d : {Date{year{2026}, month{1}, day{31}}, Date{year{2027}, month{12}, day{1}},
+                       Date{year{999}, month{3}, day{9}}, Date{year{1}, month{1}, day{1}},
+                       Date{year{9999}, month{12}, day{31}}, Date{year{12345}, month{6}, day{15}},
+                       Date{year{-44}, month{3}, day{15}}}) {
+    std::string out = "x";
+    append_date(out, d);
+    CHECK(out == "x" + format_date(d));
+  }
+  std::string out;
+  append_date(out, Date{year{999}, month{3}, day{9}});
+  CHECK(out == "0999-03-09");
+}
