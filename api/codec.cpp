@@ -273,12 +273,21 @@ void append_field(std::string& out, const char* name, Points value, bool comma =
   out.append(digits, end);
   if (comma) out += ',';
 }
-}  // namespace
 
-std::string render_balance(const BalanceView& b) {
-  // Keys in nlohmann's (std::map) order, no spaces: the same bytes as encode(b).dump().
-  std::string out;
-  out.reserve(256);
+void append_key(std::string& out, const char* name) {
+  out += '"';
+  out += name;
+  out += "\":";
+}
+void append_string_field(std::string& out, const char* name, const std::string& text) {
+  append_key(out, name);
+  append_string(out, text);
+  out += ',';
+}
+
+// Every render_* below writes keys in nlohmann's order (std::map: sorted), without spaces, so
+// the bytes equal encode(x).dump() (tests/api/codec_test.cpp checks each against the tree).
+void append_balance(std::string& out, const BalanceView& b) {
   out += '{';
   append_field(out, "available", b.available);
   append_field(out, "balance", b.balance);
@@ -309,6 +318,79 @@ std::string render_balance(const BalanceView& b) {
   append_field(out, "qualifying_points", b.qualifying_points);
   out += "\"tier\":";
   append_string(out, b.tier);
+  out += '}';
+}
+
+void append_entry(std::string& out, const Entry& e) {
+  out += '{';
+  append_string_field(out, "actor", e.actor);
+  if (e.hold_id) append_string_field(out, "hold_id", *e.hold_id);
+  append_field(out, "id", e.id);
+  out += "\"kind\":\"";
+  out += to_string(e.kind);
+  out += "\",";
+  if (!e.lots.empty()) {
+    out += "\"lots\":[";
+    for (std::size_t i = 0; i < e.lots.size(); ++i) {
+      if (i > 0) out += ',';
+      out += '{';
+      append_field(out, "lot_id", e.lots[i].lot_id);
+      append_field(out, "points", e.lots[i].points, false);
+      out += '}';
+    }
+    out += "],";
+  }
+  append_string_field(out, "occurred_at", format_rfc3339(e.occurred_at));
+  if (e.order_id) append_string_field(out, "order_id", *e.order_id);
+  append_field(out, "points", e.points);
+  if (e.promotion_id) append_string_field(out, "promotion_id", *e.promotion_id);
+  if (e.reason) append_string_field(out, "reason", *e.reason);
+  append_key(out, "recorded_at");
+  append_string(out, format_rfc3339(e.recorded_at));
+  if (e.ref_entry_id) {
+    out += ',';
+    append_field(out, "ref_entry_id", *e.ref_entry_id, false);
+  }
+  if (e.refund_id) {
+    out += ',';
+    append_key(out, "refund_id");
+    append_string(out, *e.refund_id);
+  }
+  if (e.reward) {
+    out += ',';
+    append_key(out, "reward");
+    append_string(out, *e.reward);
+  }
+  out += '}';
+}
+
+}  // namespace
+
+std::string render_balance(const BalanceView& b) {
+  std::string out;
+  out.reserve(256);
+  append_balance(out, b);
+  return out;
+}
+
+std::string render_purchase(const PurchaseResult& r) {
+  std::string out;
+  out.reserve(1024);
+  out += "{\"balance\":";
+  append_balance(out, r.balance);
+  out += ',';
+  append_field(out, "bonus_points", r.bonus_points);
+  out += "\"entries\":[";
+  for (std::size_t i = 0; i < r.entries.size(); ++i) {
+    if (i > 0) out += ',';
+    append_entry(out, r.entries[i]);
+  }
+  out += "],";
+  append_string_field(out, "member_id", r.member_id);
+  append_string_field(out, "order_id", r.order_id);
+  append_field(out, "points_earned", r.points_earned);
+  append_key(out, "tier");
+  append_string(out, r.tier);
   out += '}';
   return out;
 }

@@ -25,6 +25,9 @@ nlohmann::json encode(const BalanceView& balance);
 // Byte for byte encode(balance).dump(), written without building a JSON tree: the balance read
 // is the app's hot path and the tree was ~10% of its CPU.
 std::string render_balance(const BalanceView& balance);
+// The purchase response written directly (the writer renders it inside the batch transaction,
+// because the idempotency record stores it): the same bytes as encode(result).dump().
+std::string render_purchase(const PurchaseResult& result);
 nlohmann::json encode(const MemberProfile& member);
 nlohmann::json encode(const HoldView& hold);
 nlohmann::json encode(const PurchaseResult& result);

@@ -61,6 +61,7 @@ struct PendingWrite {
 
 Response render(const WriteOutcome& out) {
   if (out.error) return error_response(*out.error);
+  if (out.body_text) return json_text_response(out.status, *out.body_text);
   return json_response(out.status, out.body);
 }
 

@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,14 +40,19 @@ Result<nlohmann::json> read_json_body(const Request& req, bool empty_ok);
 struct WriteOutcome {
   http::status status = http::status::ok;
   nlohmann::json body;
+  std::optional<std::string> body_text;  // already rendered (hot routes); wins over `body`
   std::optional<Error> error;
 };
 using WriteOp = std::function<WriteOutcome(Writer&)>;
 
 template <class T, class Encode>
 WriteOutcome outcome(const Result<T>& result, http::status status, Encode encode) {
-  if (!result) return WriteOutcome{status, nullptr, result.error()};
-  return WriteOutcome{status, encode(result.value()), std::nullopt};
+  if (!result) return WriteOutcome{status, nullptr, std::nullopt, result.error()};
+  if constexpr (std::is_same_v<decltype(encode(result.value())), std::string>) {
+    return WriteOutcome{status, nullptr, encode(result.value()), std::nullopt};
+  } else {
+    return WriteOutcome{status, encode(result.value()), std::nullopt, std::nullopt};
+  }
 }
 
 // Runs `op` on the single writer (group commit) and answers after the commit. POSTs honour the

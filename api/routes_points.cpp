@@ -52,7 +52,7 @@ void add_points_routes(Router& router, Services& s) {
                                  return [r, a](Writer& w) {
                                    return outcome(
                                        w.purchase(r, a), http::status::created,
-                                       [](const PurchaseResult& x) { return encode(x); });
+                                       [](const PurchaseResult& x) { return render_purchase(x); });
                                  };
                                }));
 
@@ -126,15 +126,17 @@ void add_points_routes(Router& router, Services& s) {
 
   router.add_async(
       http::verb::post, "/v1/entries/{entry_id}/reversal",
-      write_route(s, {Role::admin}, false, decode_reversal,
-                  [](std::string reason, const Context& ctx, Actor a) -> WriteOp {
-                    auto id = entry_id_param(ctx);
-                    return [id, reason, a](Writer& w) -> WriteOutcome {
-                      if (!id) return WriteOutcome{http::status::bad_request, nullptr, id.error()};
-                      return outcome(w.reverse_entry(*id, reason, a), http::status::created,
-                                     [](const PostingResult& x) { return encode_posting(x); });
-                    };
-                  }));
+      write_route(
+          s, {Role::admin}, false, decode_reversal,
+          [](std::string reason, const Context& ctx, Actor a) -> WriteOp {
+            auto id = entry_id_param(ctx);
+            return [id, reason, a](Writer& w) -> WriteOutcome {
+              if (!id)
+                return WriteOutcome{http::status::bad_request, nullptr, std::nullopt, id.error()};
+              return outcome(w.reverse_entry(*id, reason, a), http::status::created,
+                             [](const PostingResult& x) { return encode_posting(x); });
+            };
+          }));
 
   router.add(http::verb::get, "/v1/quote", [&s](const Request& req, Context& ctx) {
     std::optional<Response> refusal;

@@ -54,3 +54,54 @@ TEST_CASE("render_balance quotes plain and non-plain tier names as nlohmann does
     CHECK(api::render_balance(b) == tree);
   }
 }
+
+TEST_CASE("render_purchase is byte-identical to encode(result).dump()", "[codec]") {
+  PurchaseResult r;
+  r.order_id = "o-1";
+  r.member_id = "m\"1";
+  r.points_earned = 19;
+  r.bonus_points = 0;
+  r.tier = "base";
+  r.balance.balance = 19;
+  r.balance.tier = "base";
+  r.balance.next_tier = NextTier{"silver", 981};
+  Entry earn;
+  earn.id = 41;
+  earn.kind = EntryKind::earn;
+  earn.points = 19;
+  earn.occurred_at = *parse_rfc3339("2026-11-30T10:00:00Z");
+  earn.recorded_at = *parse_rfc3339("2026-11-30T10:00:01Z");
+  earn.order_id = "o-1";
+  earn.actor = "pos:till-1";
+  SECTION("one earn entry") {
+    r.entries = {earn};
+  }
+  SECTION("every optional entry field, and none") {
+    Entry full = earn;
+    full.id = 42;
+    full.kind = EntryKind::reverse;
+    full.points = -7;
+    full.refund_id = "r-\u00e9";
+    full.hold_id = "h-1";
+    full.promotion_id = "second-visit";
+    full.reason = "tab\there";
+    full.reward = "coffee";
+    full.ref_entry_id = 41;
+    full.lots = {LotDraw{3, 5}, LotDraw{4, 2}};
+    Entry bare;
+    bare.id = 43;
+    bare.kind = EntryKind::adjust;
+    bare.points = 1;
+    bare.actor = "admin:ops";
+    r.bonus_points = 50;
+    r.entries = {earn, full, bare};
+    r.balance.expiring = {
+        ExpiringPoints{Date{date::year{2027}, date::month{11}, date::day{30}}, 19}};
+    r.balance.next_tier.reset();
+  }
+  SECTION("no entries") {
+    r.entries.clear();
+  }
+  const auto tree = api::encode(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  CHECK(api::render_purchase(r) == tree);
+}
