@@ -198,7 +198,16 @@ int retry_soon(void*, int attempts) {
 void apply_pragmas(SQLite::Database& db, OpenMode mode) {
   sqlite3_busy_handler(db.getHandle(), retry_soon, nullptr);
   db.exec("PRAGMA foreign_keys = OFF");
-  db.exec("PRAGMA cache_size = -65536");  // 64 MiB
+  if (mode == OpenMode::read_write) {
+    // 8 MiB on the writer (and the other read-write connections). At every COMMIT SQLite trims
+    // the page cache to the database size (pcache1Truncate), and on this workload that walks
+    // every cached page: with 64 MiB (16k pages) it was 13% of the writer thread's samples.
+    // Alternating runs: 4-16 MiB gave 3.3-3.8k purchases/s against 2.8-3.0k with 64 MiB
+    // (docs/PERFORMANCE.md). Pages not cached come from the mmap or the OS page cache.
+    db.exec("PRAGMA cache_size = -8192");
+  } else {
+    db.exec("PRAGMA cache_size = -65536");  // 64 MiB
+  }
   db.exec("PRAGMA mmap_size = 268435456");
   if (mode == OpenMode::read_write) {
     // Not temp_store = MEMORY here: every operation in a group commit runs in a savepoint, and a
