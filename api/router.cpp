@@ -11,8 +11,8 @@
 namespace encore::api {
 namespace {
 
-// Inline capacity for path segments and candidate routes: every Encore route fits, so matching
-// a request allocates nothing (longer paths still work, on the heap).
+// Inline capacity for path segments and candidate routes: every Encore route fits, so neither
+// vector allocates (longer paths still work, on the heap).
 constexpr std::size_t inline_segments = 8;
 using PathParts = boost::container::small_vector<std::string_view, inline_segments>;
 
@@ -145,7 +145,7 @@ const Router::Route* Router::match(const Request& req, Context& ctx,
     }
     return false;
   };
-  std::stable_sort(matches.begin(), matches.end(), literal_first);
+  if (matches.size() > 1) std::stable_sort(matches.begin(), matches.end(), literal_first);
 
   const Route* chosen = nullptr;
   for (const Route* r : matches) {

@@ -1,7 +1,6 @@
 #include "ledger/ledger.h"
 
 #include <algorithm>
-#include <cassert>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -55,9 +54,11 @@ class Ledger::ReadPool {
 // Runs PASSIVE checkpoints on its own read-write connection, off the writer's commit path.
 class Ledger::Checkpointer {
  public:
-  Checkpointer(const std::string& path, std::chrono::milliseconds interval)
+  Checkpointer(const std::string& path, std::chrono::milliseconds interval,
+               int force_restart_frames)
       : store_(open_sqlite_store(path, OpenMode::read_write)),
         interval_(interval),
+        force_restart_frames_(force_restart_frames),
         thread_([this] { run(); }) {}
   ~Checkpointer() {
     {
@@ -76,7 +77,7 @@ class Ledger::Checkpointer {
     while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
       lock.unlock();
       try {
-        store_->checkpoint_passive();
+        store_->checkpoint_passive(force_restart_frames_);
       } catch (const std::exception&) {
         // An I/O error here loses nothing (the WAL keeps every commit); the next tick retries.
       }
@@ -86,6 +87,7 @@ class Ledger::Checkpointer {
 
   std::unique_ptr<Store> store_;
   const std::chrono::milliseconds interval_;
+  const int force_restart_frames_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
@@ -141,7 +143,14 @@ std::unique_ptr<Ledger> Ledger::open(const std::string& path, Program program, c
 void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
   std::lock_guard lock(write_mutex_);
   if (batch_) batch_->clear();
-  if (wal_restart_frames_ > 0) write_store_->restart_wal_if_long(wal_restart_frames_);
+  if (wal_restart_frames_ > 0) {
+    try {
+      write_store_->restart_wal_if_long(wal_restart_frames_);
+    } catch (const std::exception&) {
+      // The WAL keeps every commit, so a failed copy loses nothing and must not fail this batch;
+      // the next batch tries again, and the background pass has its own fallback.
+    }
+  }
   write_store_->begin_write();
   try {
     batch(*writer_);
@@ -246,9 +255,12 @@ void Ledger::self_check(const std::vector<MemberState>& published) {
 
 void Ledger::start_background_checkpoints(std::chrono::milliseconds interval,
                                           int wal_restart_frames) {
-  assert(wal_restart_frames > 0);
+  if (wal_restart_frames <= 0) {
+    throw std::invalid_argument("start_background_checkpoints: wal_restart_frames must be > 0");
+  }
   if (checkpointer_) return;
-  checkpointer_ = std::make_unique<Checkpointer>(path_, interval);
+  // 4x: restarts by the writer failed for three more thresholds' worth of WAL.
+  checkpointer_ = std::make_unique<Checkpointer>(path_, interval, 4 * wal_restart_frames);
   std::lock_guard lock(write_mutex_);
   write_store_->take_over_wal_restarts();
   wal_restart_frames_ = wal_restart_frames;

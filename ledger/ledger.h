@@ -73,9 +73,11 @@ class Ledger {
   // fsyncing it while the next batch waits. Instead, a background thread with its own connection
   // runs a PASSIVE checkpoint every `interval`, which blocks neither the writer nor readers; once
   // the WAL holds more than `wal_restart_frames` pages, the writer, between two batches, copies
-  // the few pages that pass has not reached yet, so its next batch starts the WAL over (the file
-  // stays bounded without anyone waiting on a lock). One-shot tools keep the default. Call once,
-  // before the first write.
+  // the few pages that pass has not reached yet, so its next batch starts the WAL over without
+  // anyone waiting on a lock. That needs a moment with no reader on the WAL; past 4x the
+  // threshold (readers kept overlapping), the background pass runs a RESTART checkpoint that
+  // waits for them instead. One-shot tools keep the default. Call once, before the first write;
+  // `wal_restart_frames` must be > 0.
   static constexpr int default_wal_restart_frames = 16384;  // 64 MiB of 4 KiB pages
   void start_background_checkpoints(std::chrono::milliseconds interval,
                                     int wal_restart_frames = default_wal_restart_frames);

@@ -187,11 +187,17 @@ HoldView read_hold(SQLite::Statement& s) {
 // SQLite's default busy handler sleeps 1, 2, 5, 10, 15, 20 ms... between retries, so the writer
 // blocked for 3 ms by a checkpoint slept 18 ms (a p99 purchase stall). Retrying every 100 µs
 // costs nothing while uncontended and ends a wait within 100 µs of the lock being free.
+// Gives up (SQLITE_BUSY) 5 s after the first retry of a wait, measured on the steady clock
+// (counting retries would stretch it by every sleep's overshoot). A connection is used by one
+// thread at a time, so the wait's start can live in a thread_local.
 int retry_soon(void*, int attempts) {
-  constexpr int busy_timeout_us = 5'000'000;
-  constexpr int retry_us = 100;
-  if (attempts >= busy_timeout_us / retry_us) return 0;  // give up: SQLITE_BUSY
-  std::this_thread::sleep_for(std::chrono::microseconds(retry_us));
+  constexpr auto busy_timeout = std::chrono::seconds(5);
+  constexpr auto retry_interval = std::chrono::microseconds(100);
+  thread_local std::chrono::steady_clock::time_point wait_started;
+  const auto now = std::chrono::steady_clock::now();
+  if (attempts == 0) wait_started = now;
+  if (now - wait_started >= busy_timeout) return 0;
+  std::this_thread::sleep_for(retry_interval);
   return 1;
 }
 
@@ -712,12 +718,21 @@ class SqliteStore final : public Store {
     }
   }
 
-  void checkpoint_passive() override {
+  void checkpoint_passive(int force_restart_frames) override {
     // Copies what it can without blocking; SQLITE_BUSY (another checkpoint running) is fine, the
     // next call catches up. Under steady load a PASSIVE pass never completes (the writer keeps
-    // appending), so it never lets the WAL start over by itself: restart_wal_if_long() does.
-    const int rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                             nullptr, nullptr);
+    // appending), so it never lets the WAL start over by itself: restart_wal_if_long() does. That
+    // restart needs a moment with no reader on the WAL; if readers (backups, reports, reminder
+    // planning) keep overlapping it, the WAL grows, and past `force_restart_frames` this falls
+    // back to a RESTART checkpoint, which waits (busy handler, at most 5 s) for those readers and
+    // for the writer's current batch.
+    int log_frames = 0;
+    int rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                       &log_frames, nullptr);
+    if (rc == SQLITE_OK && force_restart_frames > 0 && log_frames > force_restart_frames) {
+      rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr,
+                                     nullptr);
+    }
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       throw std::runtime_error(std::string("wal checkpoint failed: ") + sqlite3_errstr(rc));
     }

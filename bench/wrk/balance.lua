@@ -7,16 +7,22 @@ local common = require("common")
 
 setup = common.setup
 
+-- Each thread reads every member once, in its own random order, then starts over.
 local pool = {}
-local pool_size = 32768  -- per wrk thread: enough that the members read are spread over the population
+local pool_size = common.members
 local next_request = 0
 
 function init(args)
   math.randomseed(os.time() * 1000 + (thread_id or 0))
+  local order = {}
+  for i = 1, pool_size do order[i] = i - 1 end
+  for i = pool_size, 2, -1 do
+    local j = math.random(1, i)
+    order[i], order[j] = order[j], order[i]
+  end
   local headers = {["Authorization"] = "Bearer " .. common.key}
   for i = 1, pool_size do
-    local member = common.member_id(math.random(0, common.members - 1))
-    pool[i] = wrk.format("GET", "/v1/members/" .. member .. "/balance", headers)
+    pool[i] = wrk.format("GET", "/v1/members/" .. common.member_id(order[i]) .. "/balance", headers)
   end
 end
 
