@@ -758,18 +758,17 @@ class SqliteStore final : public Store {
   ReminderStore& reminders() override { return reminders_; }
 
  private:
-  // A cached statement left mid-result (a lookup that read one row) keeps the connection's WAL
-  // read snapshot alive past COMMIT, so a pooled reader would go on seeing the database as it
-  // was at its first read. Resetting every cached statement at the end of a transaction lets
-  // the next BEGIN take a fresh snapshot.
-  // A cached statement left on a row keeps its read snapshot open past COMMIT: pooled readers
-  // then saw the database as of their first read, and the writer's WAL could never be
-  // checkpointed (1.7 GB WAL after 1M entries). Reset them all whenever a transaction ends.
+  // The WAL hook installed by take_over_wal_restarts(): SQLite calls it after each commit with
+  // the WAL's length in frames.
   static int note_wal_frames(void* self, sqlite3*, const char*, int frames) {
     static_cast<SqliteStore*>(self)->wal_frames_ = frames;
     return SQLITE_OK;
   }
 
+  // A cached statement left on a row (a lookup that read one row) keeps the connection's read
+  // snapshot open past COMMIT: pooled readers then saw the database as of their first read, and
+  // the writer's WAL could never be checkpointed (1.7 GB WAL after 1M entries). Resetting every
+  // cached statement whenever a transaction ends lets the next BEGIN take a fresh snapshot.
   void reset_statements() {
     for (auto& [sql, statement] : cache_) statement->reset();
     reminders_.reset_statements();
