@@ -12,6 +12,7 @@
 #include "ledger/migrations.h"
 #include "ledger/sqlite_reminder_store.h"
 #include "ledger/store.h"
+#include "ledger/writer_vfs.h"
 
 namespace encore {
 namespace {
@@ -216,13 +217,17 @@ void apply_pragmas(SQLite::Database& db, OpenMode mode) {
   }
   db.exec("PRAGMA mmap_size = 268435456");
   if (mode == OpenMode::read_write) {
-    // Not temp_store = MEMORY here: every operation in a group commit runs in a savepoint, and a
-    // page changed again inside a later savepoint is first copied to the statement sub-journal,
-    // which in memory is a list of 1 KiB chunks (several mallocs per page). The default keeps
-    // 64 KiB chunks and spills a larger journal to an unsynced temp file.
+    // Not temp_store = MEMORY here: large sorts and temp tables of maintenance jobs would then
+    // have no bound on memory. The statement sub-journal, which every operation of a group commit
+    // writes (it runs in a savepoint), is kept in memory by the writer VFS instead.
     db.exec("PRAGMA journal_mode = WAL");
     // FULL: the WAL is fsync'd at every commit, so an acknowledged write survives power loss.
     db.exec("PRAGMA synchronous = FULL");
+    // The writer VFS holds WAL frames until the commit's sync; below FULL a commit would publish
+    // frames to other connections without one.
+    if (db.execAndGet("PRAGMA synchronous").getInt() < 2) {
+      throw std::logic_error("read-write connections need synchronous = FULL");
+    }
   } else {
     db.exec("PRAGMA temp_store = MEMORY");
   }
@@ -242,9 +247,13 @@ void migrate(SQLite::Database& db) {
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::string& path, OpenMode mode)
-      : db_(path, mode == OpenMode::read_write
-                      ? SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX
-                      : SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX) {
+      : db_(path,
+            mode == OpenMode::read_write
+                ? SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX
+                : SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX,
+            0,
+            // WAL frames in few writes, sub-journals in memory (ledger/writer_vfs.h).
+            mode == OpenMode::read_write ? writer_vfs() : "") {
     apply_pragmas(db_, mode);
     if (mode == OpenMode::read_write) migrate(db_);
   }
@@ -717,6 +726,8 @@ class SqliteStore final : public Store {
       throw std::runtime_error(std::string("wal checkpoint failed: ") + sqlite3_errstr(rc));
     }
   }
+
+  int wal_frames() const override { return wal_frames_; }
 
   void checkpoint_passive(int force_restart_frames) override {
     // Copies what it can without blocking; SQLITE_BUSY (another checkpoint running) is fine, the

@@ -225,6 +225,9 @@ class Store {
   // not yet, so that the next write transaction starts the WAL file over from its beginning.
   virtual void take_over_wal_restarts() {}
   virtual void restart_wal_if_long(int max_frames) { (void)max_frames; }
+  // The WAL's length in frames after this connection's last commit (0 before
+  // take_over_wal_restarts() or without a WAL).
+  virtual int wal_frames() const { return 0; }
   // `force_restart_frames` > 0: past that many frames (restarts kept failing), a RESTART
   // checkpoint that waits for readers and the writer instead.
   virtual void checkpoint_passive(int force_restart_frames) { (void)force_restart_frames; }

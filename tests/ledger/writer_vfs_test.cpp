@@ -1,0 +1,147 @@
+// The writer VFS (ledger/writer_vfs.h). WAL writes: whatever it buffers, another connection
+// reading through the default VFS sees every committed row, and the database stays intact through
+// commits larger than the buffer, cache spills that rewrite frames in place, and WAL restarts.
+// Sub-journals in memory: a rollback to a savepoint restores every page, in memory and past the
+// spill to a real temp file.
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <string>
+
+#include "ledger/writer_vfs.h"
+#include "tests/ledger/ledger_fixture.h"
+
+using namespace encore;
+
+namespace {
+
+struct WalTotals {
+  std::int64_t rows = 0;
+  std::int64_t payload_bytes = 0;
+  std::int64_t version_sum = 0;
+};
+
+WalTotals wal_totals(SQLite::Database& db) {
+  SQLite::Statement s(db,
+                      "SELECT COUNT(*), COALESCE(SUM(length(payload)), 0), "
+                      "COALESCE(SUM(version), 0) FROM t");
+  REQUIRE(s.executeStep());
+  return {s.getColumn(0).getInt64(), s.getColumn(1).getInt64(), s.getColumn(2).getInt64()};
+}
+
+// Inserts `rows` rows of `payload_bytes` random bytes each in one transaction.
+void insert_rows(SQLite::Database& db, int rows, int payload_bytes) {
+  SQLite::Transaction tx(db);
+  SQLite::Statement s(db, "INSERT INTO t(payload, version) VALUES (randomblob(?), 1)");
+  for (int i = 0; i < rows; ++i) {
+    s.bind(1, payload_bytes);
+    s.exec();
+    s.reset();
+  }
+  tx.commit();
+}
+
+}  // namespace
+
+TEST_CASE("writer VFS: WAL writes coalesced, every commit visible, database intact",
+          "[ledger][wal]") {
+  const std::string path = test::temp_db_path("coalescing");
+  {
+    SQLite::Database writer(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 0, writer_vfs());
+    writer.exec("PRAGMA journal_mode = WAL");
+    writer.exec("PRAGMA synchronous = FULL");
+    writer.exec("PRAGMA wal_autocheckpoint = 0");  // restarts only where this test asks
+    writer.exec("PRAGMA cache_size = 64");         // pages: big transactions spill mid-way
+    writer.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, payload BLOB, version INTEGER)");
+    SQLite::Database reader(path, SQLite::OPEN_READONLY);  // the default VFS
+
+    WalTotals expected;
+    auto commit_and_check = [&](int rows, int payload_bytes) {
+      insert_rows(writer, rows, payload_bytes);
+      expected.rows += rows;
+      expected.payload_bytes += static_cast<std::int64_t>(rows) * payload_bytes;
+      expected.version_sum += rows;
+      const WalTotals seen = wal_totals(reader);
+      CHECK(seen.rows == expected.rows);
+      CHECK(seen.payload_bytes == expected.payload_bytes);
+      CHECK(seen.version_sum == expected.version_sum);
+    };
+
+    SECTION("small and large commits") {
+      const auto before = writer_vfs_stats();
+      commit_and_check(1, 100);
+      commit_and_check(50, 1000);
+      // ~2.5 MiB in one transaction: many times the 64 KiB buffer and the 64-page cache.
+      commit_and_check(2500, 1000);
+      const auto after = writer_vfs_stats();
+      const auto buffered = after.wal_writes_buffered - before.wal_writes_buffered;
+      const auto issued = after.wal_writes_issued - before.wal_writes_issued;
+      // SQLite writes two pieces per frame; ~600 frames of 4 KiB pages need ~40 writes of 64 KiB.
+      CHECK(buffered > 1000);
+      CHECK(issued * 10 < buffered);
+    }
+
+    SECTION("frames rewritten in place within a transaction, then a WAL restart") {
+      commit_and_check(400, 2000);
+      {
+        // Spilled pages of this transaction are written to the WAL and then changed again:
+        // SQLite overwrites their frames in place (a write behind the end of the buffer).
+        SQLite::Transaction tx(writer);
+        writer.exec("INSERT INTO t(payload, version) SELECT randomblob(2000), 1 FROM t");
+        writer.exec("UPDATE t SET version = version + 1");
+        writer.exec("UPDATE t SET version = version + 1 WHERE id % 2 = 0");
+        tx.commit();
+      }
+      expected.rows = 800;
+      expected.payload_bytes = 800 * 2000;
+      expected.version_sum = 800 * 2 + 400;
+      WalTotals seen = wal_totals(reader);
+      CHECK(seen.rows == expected.rows);
+      CHECK(seen.version_sum == expected.version_sum);
+
+      // Every frame copied back: the next commit starts the WAL over at offset 0.
+      writer.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      commit_and_check(300, 1500);
+      commit_and_check(3, 10);
+    }
+
+    SECTION("rollback to a savepoint restores pages from the in-memory sub-journal") {
+      commit_and_check(6000, 3000);  // ~18 MiB: an update of every row journals more than 16 MiB
+      const auto before = writer_vfs_stats();
+      SQLite::Transaction tx(writer);
+      auto update_and_roll_back = [&](const char* where) {
+        writer.exec("SAVEPOINT op");
+        writer.exec(
+            std::string("UPDATE t SET version = version + 100, payload = randomblob(3000) ") +
+            where);
+        writer.exec("ROLLBACK TO op");
+        writer.exec("RELEASE op");
+        CHECK(wal_totals(writer).version_sum == expected.version_sum);
+      };
+      update_and_roll_back("WHERE id <= 10");   // a few pages: within SQLite's own 64 KiB
+      update_and_roll_back("WHERE id <= 300");  // ~1 MiB: in this VFS's memory
+      update_and_roll_back("");                 // every page: spilled to a temp file
+      writer.exec("SAVEPOINT op");
+      writer.exec("UPDATE t SET version = version + 1 WHERE id % 3 = 0");
+      writer.exec("RELEASE op");
+      tx.commit();
+      expected.version_sum += 2000;
+      CHECK(wal_totals(reader).version_sum == expected.version_sum);
+      CHECK(wal_totals(reader).payload_bytes == expected.payload_bytes);
+      const auto after = writer_vfs_stats();
+      CHECK(after.subjournals_opened > before.subjournals_opened);
+      CHECK(after.subjournals_spilled == before.subjournals_spilled + 1);
+    }
+
+    SQLite::Statement check(reader, "PRAGMA integrity_check");
+    REQUIRE(check.executeStep());
+    CHECK(check.getColumn(0).getString() == "ok");
+  }
+  // Reopened without the VFS (as after a crash, recovery reads the WAL as written).
+  SQLite::Database plain(path, SQLite::OPEN_READONLY);
+  SQLite::Statement check(plain, "PRAGMA integrity_check");
+  REQUIRE(check.executeStep());
+  CHECK(check.getColumn(0).getString() == "ok");
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
