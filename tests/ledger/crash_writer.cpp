@@ -4,6 +4,7 @@
 //   P <order_id>   a purchase (alone, or one of a write_batch group)
 //   R <order_id>   a redemption naming that order_id
 // argv[2] is a prefix that makes this run's order ids unique.
+#include <chrono>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -24,6 +25,9 @@ int main(int argc, char** argv) {
   if (!program) return 3;
   SystemClock clock;
   auto ledger = Ledger::open(argv[1], std::move(program).value(), clock);
+  // As the server runs: background checkpoints, and the WAL started over past a threshold (small
+  // here, so that kills land during checkpoints and restarts too).
+  ledger->start_background_checkpoints(std::chrono::milliseconds(1), 256);
   Actor actor{"crash-writer"};
   constexpr int members = 8;
   for (int i = 0; i < members; ++i) {
