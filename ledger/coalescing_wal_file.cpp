@@ -17,6 +17,7 @@ struct CoalescingFile {
   unsigned char* buffer;       // sqlite3_malloc'd, buffer_capacity_bytes
   sqlite3_int64 buffer_start;  // file offset of buffer[0]
   int buffer_bytes;            // bytes held; 0 when empty
+  bool may_buffer;             // false: the database lacks power-safe overwrite
 };
 static_assert(sizeof(CoalescingFile) <= header_bytes);
 
@@ -52,6 +53,11 @@ int x_read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
 int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
   auto* f = as_coalescing(file);
   assert(amount > 0);
+  if (!f->may_buffer || !coalescing_this_thread()) {
+    if (int rc = flush(f); rc != SQLITE_OK) return rc;
+    counters().wal_writes_issued.fetch_add(1, std::memory_order_relaxed);
+    return f->real->pMethods->xWrite(f->real, data, amount, offset);
+  }
   counters().wal_writes_buffered.fetch_add(1, std::memory_order_relaxed);
   const bool extends_buffer = f->buffer_bytes > 0 && offset == f->buffer_start + f->buffer_bytes;
   if (extends_buffer && amount <= buffer_capacity_bytes - f->buffer_bytes) {
@@ -183,6 +189,16 @@ const sqlite3_io_methods coalescing_methods = {
 
 }  // namespace
 
+bool& coalescing_this_thread() {
+  thread_local bool enabled = false;
+  return enabled;
+}
+
+void discard_wal_buffer(sqlite3_file* file) {
+  if (file == nullptr || file->pMethods != &coalescing_methods) return;
+  as_coalescing(file)->buffer_bytes = 0;
+}
+
 int open_coalescing_wal(sqlite3_vfs* base, const char* name, sqlite3_file* file, int flags,
                         int* out_flags) {
   auto* f = as_coalescing(file);
@@ -192,6 +208,13 @@ int open_coalescing_wal(sqlite3_vfs* base, const char* name, sqlite3_file* file,
   f->buffer = nullptr;
   f->buffer_start = 0;
   f->buffer_bytes = 0;
+  // Without power-safe overwrite SQLite pads each commit to a sector boundary and writes part of
+  // that padding after the sync, where it would still be in the buffer when the frames are
+  // published. Debian's SQLite and ext4 have it; checked rather than assumed.
+  sqlite3_file* database = sqlite3_database_file_object(name);
+  f->may_buffer = database != nullptr && database->pMethods != nullptr &&
+                  (database->pMethods->xDeviceCharacteristics(database) &
+                   SQLITE_IOCAP_POWERSAFE_OVERWRITE) != 0;
   int rc = base->xOpen(base, name, f->real, flags, out_flags);
   if (rc == SQLITE_OK) {
     f->buffer = static_cast<unsigned char*>(sqlite3_malloc(buffer_capacity_bytes));

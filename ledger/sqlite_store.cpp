@@ -263,6 +263,7 @@ class SqliteStore final : public Store {
   void begin_write() override { stmt(sql_begin_immediate_).exec(); }
   void commit() override {
     reset_statements();
+    CoalescedWalCommit coalesced(db_.getHandle());
     stmt(sql_commit_).exec();
   }
   void rollback() override {

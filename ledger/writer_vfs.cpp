@@ -52,6 +52,20 @@ void register_vfs() {
 
 }  // namespace
 
+CoalescedWalCommit::CoalescedWalCommit(sqlite3* db) : db_(db) {
+  writer_vfs_detail::coalescing_this_thread() = true;
+}
+
+CoalescedWalCommit::~CoalescedWalCommit() {
+  writer_vfs_detail::coalescing_this_thread() = false;
+  // After a successful COMMIT the sync has emptied the buffer; after a failed one, what is left
+  // belongs to frames SQLite abandoned.
+  sqlite3_file* wal = nullptr;
+  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK) {
+    writer_vfs_detail::discard_wal_buffer(wal);
+  }
+}
+
 const char* writer_vfs() {
   static std::once_flag once;
   std::call_once(once, register_vfs);

@@ -3,13 +3,15 @@
 //
 // - WAL files (ledger/coalescing_wal_file.cpp): SQLite writes each frame with two pwrite calls,
 //   the 24-byte header and the 4 KiB page. They are gathered into one buffer and reach the kernel
-//   as one write per 64 KiB of contiguous frames. The buffer is written out before every other
-//   operation on the file (sync, read, truncate, size, file control, close) and before any write
-//   that does not extend it. SQLite syncs the WAL at every commit when `synchronous = FULL`, and
-//   only then publishes the new frames to other connections (the wal-index), so nothing another
-//   connection can read is held back; between two syncs the kernel may reorder or drop unsynced
-//   writes anyway, so a crash with frames in the buffer is one SQLite already recovers from. A
-//   connection must not use this VFS with `synchronous` below FULL (SqliteStore checks it).
+//   as one write per 64 KiB of contiguous frames, but only during a COMMIT wrapped in
+//   CoalescedWalCommit (below). The buffer is written out before every other operation on the
+//   file (sync, read, truncate, size, file control, close) and before any write that does not
+//   extend it. SQLite syncs the WAL at every commit when `synchronous = FULL`, and only then
+//   publishes the new frames to other connections (the wal-index), so nothing another connection
+//   can read is held back; between two syncs the kernel may reorder or drop unsynced writes
+//   anyway, so a crash with frames in the buffer is one SQLite already recovers from. WAL files of
+//   databases without power-safe overwrite (SQLite then pads commits after the sync) are never
+//   buffered. SqliteStore checks `synchronous = FULL` on every read-write connection.
 //
 // - Statement sub-journals (ledger/memory_subjournal.cpp): every operation of a group commit runs
 //   in a savepoint, and SQLite copies each page the operation changes to the sub-journal first.
@@ -18,12 +20,31 @@
 //   larger one (a long maintenance statement) goes to a real temp file.
 #pragma once
 
+#include <sqlite3.h>
+
 #include <cstdint>
 
 namespace encore {
 
 // Registers the VFS once (thread-safe) and returns its name for sqlite3_open_v2.
 const char* writer_vfs();
+
+// WAL writes are gathered only inside this scope, around a COMMIT on `db` (a connection opened
+// with writer_vfs() and synchronous = FULL): there every frame SQLite writes is followed by the
+// commit's sync, which writes the buffer out before SQLite publishes the frames. Outside it (cache
+// spills during statements, other connections, tools) writes go straight through, so no buffered
+// frame can outlive a rolled-back transaction and later land on frames another connection
+// committed. Leaving the scope drops what a failed COMMIT left in the buffer.
+class CoalescedWalCommit {
+ public:
+  explicit CoalescedWalCommit(sqlite3* db);
+  ~CoalescedWalCommit();
+  CoalescedWalCommit(const CoalescedWalCommit&) = delete;
+  CoalescedWalCommit& operator=(const CoalescedWalCommit&) = delete;
+
+ private:
+  sqlite3* db_;
+};
 
 // Process-wide counts, for tests and diagnostics.
 struct WriterVfsStats {

@@ -29,6 +29,12 @@ inline sqlite3_file* underlying_file(sqlite3_file* ours) {
   return reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(ours) + header_bytes);
 }
 
+// True while this thread runs a COMMIT inside CoalescedWalCommit.
+bool& coalescing_this_thread();
+
+// Drops what `file` (any file object) holds buffered, if it is one of our WAL files.
+void discard_wal_buffer(sqlite3_file* file);
+
 // Each opens `file` (an allocation of the VFS's szOsFile bytes); on failure file->pMethods is null.
 int open_coalescing_wal(sqlite3_vfs* base, const char* name, sqlite3_file* file, int flags,
                         int* out_flags);

@@ -39,6 +39,7 @@ void insert_rows(SQLite::Database& db, int rows, int payload_bytes) {
     s.exec();
     s.reset();
   }
+  CoalescedWalCommit coalesced(db.getHandle());  // as SqliteStore::commit
   tx.commit();
 }
 
@@ -69,10 +70,13 @@ TEST_CASE("writer VFS: WAL writes coalesced, every commit visible, database inta
     };
 
     SECTION("small and large commits") {
+      // Every page of these transactions stays in the cache until COMMIT writes them together,
+      // as a group commit's pages do in the server's 8 MiB cache.
+      writer.exec("PRAGMA cache_size = 4000");
       const auto before = writer_vfs_stats();
       commit_and_check(1, 100);
       commit_and_check(50, 1000);
-      // ~2.5 MiB in one transaction: many times the 64 KiB buffer and the 64-page cache.
+      // ~2.5 MiB in one transaction: many times the 64 KiB buffer.
       commit_and_check(2500, 1000);
       const auto after = writer_vfs_stats();
       const auto buffered = after.wal_writes_buffered - before.wal_writes_buffered;
@@ -91,6 +95,7 @@ TEST_CASE("writer VFS: WAL writes coalesced, every commit visible, database inta
         writer.exec("INSERT INTO t(payload, version) SELECT randomblob(2000), 1 FROM t");
         writer.exec("UPDATE t SET version = version + 1");
         writer.exec("UPDATE t SET version = version + 1 WHERE id % 2 = 0");
+        CoalescedWalCommit coalesced(writer.getHandle());
         tx.commit();
       }
       expected.rows = 800;
@@ -132,6 +137,42 @@ TEST_CASE("writer VFS: WAL writes coalesced, every commit visible, database inta
       const auto after = writer_vfs_stats();
       CHECK(after.subjournals_opened > before.subjournals_opened);
       CHECK(after.subjournals_spilled == before.subjournals_spilled + 1);
+    }
+
+    SECTION("frames of a rolled-back transaction never land on frames committed after it") {
+      commit_and_check(200, 2000);
+      const auto before_spill = writer_vfs_stats();
+      {
+        // The 64-page cache spills these pages to the WAL mid-transaction, then it rolls back.
+        SQLite::Transaction tx(writer);
+        writer.exec("UPDATE t SET version = version + 7, payload = randomblob(2000)");
+      }
+      // Outside a COMMIT nothing is held back: no abandoned frame is left in a buffer that a
+      // later read or write of this connection would write out over other connections' frames.
+      const auto after_spill = writer_vfs_stats();
+      CHECK(after_spill.wal_writes_issued > before_spill.wal_writes_issued);
+      CHECK(after_spill.wal_writes_buffered == before_spill.wal_writes_buffered);
+      // Another connection appends and commits frames where the abandoned ones were...
+      {
+        SQLite::Database other(path, SQLite::OPEN_READWRITE, 0, writer_vfs());
+        other.exec("PRAGMA synchronous = FULL");
+        SQLite::Transaction tx(other);
+        // More frames than the abandoned ones, so that they cover the same WAL offsets.
+        other.exec("INSERT INTO t(payload, version) SELECT randomblob(4000), 1 FROM t");
+        CoalescedWalCommit coalesced(other.getHandle());
+        tx.commit();
+      }
+      expected.rows += 200;
+      expected.payload_bytes += 200 * 4000;
+      expected.version_sum += 200;
+      // ...and the first connection reads (a read would write out anything it still held).
+      for (auto* db : {&writer, &reader}) {
+        const WalTotals seen = wal_totals(*db);
+        CHECK(seen.rows == expected.rows);
+        CHECK(seen.payload_bytes == expected.payload_bytes);
+        CHECK(seen.version_sum == expected.version_sum);
+      }
+      commit_and_check(10, 100);
     }
 
     SQLite::Statement check(reader, "PRAGMA integrity_check");
