@@ -1,5 +1,7 @@
 // WAL upkeep with background checkpoints (Ledger::start_background_checkpoints): the writer starts
 // the WAL over between batches, so a server under steady writes keeps a bounded WAL file.
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -64,17 +66,30 @@ TEST_CASE("a short WAL that stopped growing is copied to the database file", "[l
   // copies everything, so the database file does not lag behind an idle server.
   LedgerFixture f;
   f.ledger->start_background_checkpoints(std::chrono::milliseconds(1), 4096);
-  const auto initial_db_bytes = file_bytes(f.path);
   for (int m = 0; m < 40; ++m) f.enrol("m" + std::to_string(m));
   for (int i = 0; i < 40; ++i) {
     PurchaseRequest req{"m" + std::to_string(i), "o" + std::to_string(i), 1000, "EUR"};
     REQUIRE(f.ledger->write([&](Writer& w) { return w.purchase(req, f.actor); }));
   }
-  // New pages reach the database file only through a checkpoint. Polled: the pass runs on its
-  // own thread (a generous limit, not a timing assertion).
+  // The last order must be in the database file alone: a copy of that file without its WAL
+  // (opened immutable, so SQLite does not look for one) is what a checkpoint has written so far.
+  // Polled: the pass runs on its own thread (a generous limit, not a timing assertion).
+  const std::string snapshot = f.path + ".snapshot";
+  auto last_order_in_database_file = [&] {
+    try {
+      std::filesystem::copy_file(f.path, snapshot,
+                                 std::filesystem::copy_options::overwrite_existing);
+      SQLite::Database db("file:" + snapshot + "?immutable=1",
+                          SQLite::OPEN_READONLY | SQLite::OPEN_URI);
+      return db.execAndGet("SELECT COUNT(*) FROM orders WHERE order_id = 'o39'").getInt() == 1;
+    } catch (const std::exception&) {
+      return false;  // copied while a pass was writing it: try again
+    }
+  };
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (file_bytes(f.path) <= initial_db_bytes && std::chrono::steady_clock::now() < deadline) {
+  bool copied = false;
+  while (!(copied = last_order_in_database_file()) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  CHECK(file_bytes(f.path) > initial_db_bytes);
+  CHECK(copied);
 }
