@@ -39,6 +39,9 @@ std::string ledger_gauges(Services& s) {
         static_cast<std::int64_t>(cache.misses));
   gauge("encore_member_cache_members", "Members held in the member cache.", "gauge",
         static_cast<std::int64_t>(cache.members));
+  gauge("encore_wal_frames",
+        "WAL length in pages after the last group commit (starts over past 16384 pages).", "gauge",
+        s.ledger.wal_frames());
   return out;
 }
 

@@ -95,6 +95,9 @@ class Ledger {
   void start_cache_warmup();
   // Hits, misses and size; all zero without a cache.
   MemberCache::Stats cache_stats() const;
+  // The WAL's length in pages after the writer's last commit (0 before background checkpoints
+  // start). It grows to default_wal_restart_frames under load, then starts over.
+  int wal_frames() const { return writer_wal_frames_.load(std::memory_order_relaxed); }
 
  private:
   Ledger(std::string path, Program program, const Clock& clock);

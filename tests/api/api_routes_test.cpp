@@ -243,6 +243,10 @@ TEST_CASE("every business route answers its happy path", "[e2e][routes]") {
   // The member read and written above is held (exactly) in the member cache.
   CHECK(metrics.body.find("encore_member_cache_members 1\n") != std::string::npos);
   CHECK(metrics.body.find("encore_member_cache_hits_total ") != std::string::npos);
+  // The writes above went to the WAL, which no restart has emptied yet.
+  const auto wal_at = metrics.body.find("\nencore_wal_frames ");
+  REQUIRE(wal_at != std::string::npos);
+  CHECK(std::stoll(metrics.body.substr(wal_at + std::string("\nencore_wal_frames ").size())) > 0);
   const auto health = Client(server.port(), "").get("/healthz");
   CHECK(health.status == 200);
   CHECK(body_json(health)["status"] == "ok");
