@@ -48,7 +48,7 @@ class CoalescedWalCommit {
 
 // Process-wide counts, for tests and diagnostics.
 struct WriterVfsStats {
-  std::uint64_t wal_writes_buffered = 0;  // xWrite calls SQLite made on WAL files
+  std::uint64_t wal_writes_buffered = 0;  // WAL writes taken into a buffer (inside a COMMIT)
   std::uint64_t wal_writes_issued = 0;    // writes that reached the underlying VFS
   std::uint64_t subjournals_opened = 0;   // sub-journals kept in memory
   std::uint64_t subjournals_spilled = 0;  // of those, moved to a real temp file past the cap
