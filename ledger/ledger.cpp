@@ -55,12 +55,9 @@ class Ledger::ReadPool {
 class Ledger::Checkpointer {
  public:
   Checkpointer(const std::string& path, std::chrono::milliseconds interval,
-               const std::atomic<int>& writer_wal_frames, int lazy_below_frames,
                int force_restart_frames)
       : store_(open_sqlite_store(path, OpenMode::read_write)),
         interval_(interval),
-        writer_wal_frames_(writer_wal_frames),
-        lazy_below_frames_(lazy_below_frames),
         force_restart_frames_(force_restart_frames),
         thread_([this] { run(); }) {}
   ~Checkpointer() {
@@ -76,19 +73,8 @@ class Ledger::Checkpointer {
 
  private:
   void run() {
-    int previous_frames = -1;
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
-      // Every pass copies the latest version of each page in the WAL and syncs the database file.
-      // Under load a page changes again within milliseconds, so passes every 10 ms copied most
-      // pages once per commit that touched them (the pass took ~20% of a core at 3.5k purchases/s,
-      // docs/PERFORMANCE.md). While the WAL is growing and short, waiting lets those copies
-      // collapse; from 3/4 of the restart threshold on, passes keep the writer's restart tail
-      // short. A WAL that stopped growing (idle) is copied at once.
-      const int frames = writer_wal_frames_.load(std::memory_order_relaxed);
-      const bool growing = frames != previous_frames;
-      previous_frames = frames;
-      if (growing && frames < lazy_below_frames_) continue;
       lock.unlock();
       try {
         store_->checkpoint_passive(force_restart_frames_);
@@ -101,8 +87,6 @@ class Ledger::Checkpointer {
 
   std::unique_ptr<Store> store_;
   const std::chrono::milliseconds interval_;
-  const std::atomic<int>& writer_wal_frames_;
-  const int lazy_below_frames_;
   const int force_restart_frames_;
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -277,8 +261,7 @@ void Ledger::start_background_checkpoints(std::chrono::milliseconds interval,
   }
   if (checkpointer_) return;
   // 4x: restarts by the writer failed for three more thresholds' worth of WAL.
-  checkpointer_ = std::make_unique<Checkpointer>(
-      path_, interval, writer_wal_frames_, wal_restart_frames / 4 * 3, 4 * wal_restart_frames);
+  checkpointer_ = std::make_unique<Checkpointer>(path_, interval, 4 * wal_restart_frames);
   std::lock_guard lock(write_mutex_);
   write_store_->take_over_wal_restarts();
   wal_restart_frames_ = wal_restart_frames;

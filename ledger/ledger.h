@@ -76,10 +76,8 @@ class Ledger {
   // the few pages that pass has not reached yet, so its next batch starts the WAL over without
   // anyone waiting on a lock. That needs a moment with no reader on the WAL; past 4x the
   // threshold (readers kept overlapping), the background pass runs a RESTART checkpoint that
-  // waits for them instead. While the WAL is growing and shorter than 3/4 of the threshold the
-  // background pass waits: a page changed by many commits is then copied once, not once per pass.
-  // One-shot tools keep the default. Call once, before the first write; `wal_restart_frames`
-  // must be > 0.
+  // waits for them instead. One-shot tools keep the default. Call once, before the first write;
+  // `wal_restart_frames` must be > 0.
   static constexpr int default_wal_restart_frames = 16384;  // 64 MiB of 4 KiB pages
   void start_background_checkpoints(std::chrono::milliseconds interval,
                                     int wal_restart_frames = default_wal_restart_frames);

@@ -12,7 +12,6 @@
 #include "ledger/migrations.h"
 #include "ledger/sqlite_reminder_store.h"
 #include "ledger/store.h"
-#include "ledger/writer_vfs.h"
 
 namespace encore {
 namespace {
@@ -217,17 +216,13 @@ void apply_pragmas(SQLite::Database& db, OpenMode mode) {
   }
   db.exec("PRAGMA mmap_size = 268435456");
   if (mode == OpenMode::read_write) {
-    // Not temp_store = MEMORY here: large sorts and temp tables of maintenance jobs would then
-    // have no bound on memory. The statement sub-journal, which every operation of a group commit
-    // writes (it runs in a savepoint), is kept in memory by the writer VFS instead.
+    // Not temp_store = MEMORY here: every operation in a group commit runs in a savepoint, and a
+    // page changed again inside a later savepoint is first copied to the statement sub-journal,
+    // which in memory is a list of 1 KiB chunks (several mallocs per page). The default keeps
+    // 64 KiB chunks and spills a larger journal to an unsynced temp file.
     db.exec("PRAGMA journal_mode = WAL");
     // FULL: the WAL is fsync'd at every commit, so an acknowledged write survives power loss.
     db.exec("PRAGMA synchronous = FULL");
-    // The writer VFS holds WAL frames until the commit's sync; below FULL a commit would publish
-    // frames to other connections without one.
-    if (db.execAndGet("PRAGMA synchronous").getInt() < 2) {
-      throw std::logic_error("read-write connections need synchronous = FULL");
-    }
   } else {
     db.exec("PRAGMA temp_store = MEMORY");
   }
@@ -247,13 +242,9 @@ void migrate(SQLite::Database& db) {
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::string& path, OpenMode mode)
-      : db_(path,
-            mode == OpenMode::read_write
-                ? SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX
-                : SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX,
-            0,
-            // WAL frames in few writes, sub-journals in memory (ledger/writer_vfs.h).
-            mode == OpenMode::read_write ? writer_vfs() : "") {
+      : db_(path, mode == OpenMode::read_write
+                      ? SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX
+                      : SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX) {
     apply_pragmas(db_, mode);
     if (mode == OpenMode::read_write) migrate(db_);
   }
@@ -263,7 +254,6 @@ class SqliteStore final : public Store {
   void begin_write() override { stmt(sql_begin_immediate_).exec(); }
   void commit() override {
     reset_statements();
-    CoalescedWalCommit coalesced(db_.getHandle());
     stmt(sql_commit_).exec();
   }
   void rollback() override {

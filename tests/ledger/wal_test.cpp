@@ -62,8 +62,8 @@ TEST_CASE("under steady writes the WAL starts over: its file stays bounded and n
 }
 
 TEST_CASE("a short WAL that stopped growing is copied to the database file", "[ledger][wal]") {
-  // The background pass leaves a short, growing WAL alone (copies collapse); once writes pause it
-  // copies everything, so the database file does not lag behind an idle server.
+  // Once writes pause the background pass copies everything, so the database file does not lag
+  // behind an idle server.
   LedgerFixture f;
   f.ledger->start_background_checkpoints(std::chrono::milliseconds(1), 4096);
   for (int m = 0; m < 40; ++m) f.enrol("m" + std::to_string(m));
