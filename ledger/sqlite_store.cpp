@@ -201,6 +201,17 @@ int retry_soon(void*, int attempts) {
   return 1;
 }
 
+// Every operation of a group commit runs in a savepoint (Writer::isolated), and SQLite first copies
+// each page the operation changes into the statement sub-journal. Past SQLite's default of 64 KiB
+// that journal moves to a temp file for the rest of the transaction: two pwrite calls per page
+// (strace of a purchase run: 8,984 writes to /var/tmp/etilqs_* in 2 s, against 265 to the WAL).
+// Up to this size it stays in memory, in one chunk of this size, freed when the savepoint ends;
+// a larger journal (bulk jobs) still spills, so memory stays bounded. Set before main, as
+// sqlite3_config only works before SQLite initialises (the first connection opened).
+constexpr int statement_journal_spill_bytes = 4 * 1024 * 1024;
+[[maybe_unused]] const bool statement_journal_configured =
+    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, statement_journal_spill_bytes) == SQLITE_OK;
+
 void apply_pragmas(SQLite::Database& db, OpenMode mode) {
   sqlite3_busy_handler(db.getHandle(), retry_soon, nullptr);
   db.exec("PRAGMA foreign_keys = OFF");
@@ -216,10 +227,9 @@ void apply_pragmas(SQLite::Database& db, OpenMode mode) {
   }
   db.exec("PRAGMA mmap_size = 268435456");
   if (mode == OpenMode::read_write) {
-    // Not temp_store = MEMORY here: every operation in a group commit runs in a savepoint, and a
-    // page changed again inside a later savepoint is first copied to the statement sub-journal,
-    // which in memory is a list of 1 KiB chunks (several mallocs per page). The default keeps
-    // 64 KiB chunks and spills a larger journal to an unsynced temp file.
+    // Not temp_store = MEMORY here: it would keep maintenance jobs' sorts and temp tables in
+    // memory without a bound, and statement sub-journals in 1 KiB chunks (several mallocs per
+    // page); statement_journal_spill_bytes above keeps those in memory already.
     db.exec("PRAGMA journal_mode = WAL");
     // FULL: the WAL is fsync'd at every commit, so an acknowledged write survives power loss.
     db.exec("PRAGMA synchronous = FULL");
