@@ -55,10 +55,13 @@ class Ledger::ReadPool {
 class Ledger::Checkpointer {
  public:
   Checkpointer(const std::string& path, std::chrono::milliseconds interval,
-               int force_restart_frames)
+               int force_restart_frames, WalResetGuard& guard,
+               const std::atomic<int>& writer_wal_frames)
       : store_(open_sqlite_store(path, OpenMode::read_write)),
         interval_(interval),
         force_restart_frames_(force_restart_frames),
+        guard_(guard),
+        writer_wal_frames_(writer_wal_frames),
         thread_([this] { run(); }) {}
   ~Checkpointer() {
     {
@@ -77,7 +80,8 @@ class Ledger::Checkpointer {
     while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
       lock.unlock();
       try {
-        store_->checkpoint_passive(force_restart_frames_);
+        guard_.run([this] { return store_->checkpoint_passive(force_restart_frames_); },
+                   writer_wal_frames_.load());
       } catch (const std::exception&) {
         // An I/O error here loses nothing (the WAL keeps every commit); the next tick retries.
       }
@@ -88,6 +92,8 @@ class Ledger::Checkpointer {
   std::unique_ptr<Store> store_;
   const std::chrono::milliseconds interval_;
   const int force_restart_frames_;
+  WalResetGuard& guard_;
+  const std::atomic<int>& writer_wal_frames_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
@@ -143,18 +149,24 @@ std::unique_ptr<Ledger> Ledger::open(const std::string& path, Program program, c
 void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
   std::lock_guard lock(write_mutex_);
   if (batch_) batch_->clear();
+  bool restart_was_pending = false;
   if (wal_restart_frames_ > 0) {
     try {
-      write_store_->restart_wal_if_long(wal_restart_frames_);
+      if (write_store_->wal_frames() > wal_restart_frames_) {
+        wal_guard_.try_run([&] { return write_store_->restart_wal_if_long(wal_restart_frames_); },
+                           write_store_->wal_frames());
+      }
     } catch (const std::exception&) {
       // The WAL keeps every commit, so a failed copy loses nothing and must not fail this batch;
       // the next batch tries again, and the background pass has its own fallback.
     }
+    restart_was_pending = wal_guard_.before_write();  // read before BEGIN (wal_reset_guard.h)
   }
   write_store_->begin_write();
   try {
     batch(*writer_);
     write_store_->commit();
+    wal_guard_.committed(restart_was_pending);
     writer_wal_frames_.store(write_store_->wal_frames(), std::memory_order_relaxed);
   } catch (...) {
     write_store_->rollback();
@@ -261,7 +273,8 @@ void Ledger::start_background_checkpoints(std::chrono::milliseconds interval,
   }
   if (checkpointer_) return;
   // 4x: restarts by the writer failed for three more thresholds' worth of WAL.
-  checkpointer_ = std::make_unique<Checkpointer>(path_, interval, 4 * wal_restart_frames);
+  checkpointer_ = std::make_unique<Checkpointer>(path_, interval, 4 * wal_restart_frames,
+                                                 wal_guard_, writer_wal_frames_);
   std::lock_guard lock(write_mutex_);
   write_store_->take_over_wal_restarts();
   wal_restart_frames_ = wal_restart_frames;

@@ -22,6 +22,7 @@
 #include "ledger/result.h"
 #include "ledger/store.h"
 #include "ledger/types.h"
+#include "ledger/wal_reset_guard.h"
 
 namespace encore {
 
@@ -76,8 +77,9 @@ class Ledger {
   // the few pages that pass has not reached yet, so its next batch starts the WAL over without
   // anyone waiting on a lock. That needs a moment with no reader on the WAL; past 4x the
   // threshold (readers kept overlapping), the background pass runs a RESTART checkpoint that
-  // waits for them instead. One-shot tools keep the default. Call once, before the first write;
-  // `wal_restart_frames` must be > 0.
+  // waits for them instead. No checkpoint starts while the writer may be starting the WAL over
+  // (SQLite's WAL-reset bug, wal_reset_guard.h). One-shot tools keep the default. Call once,
+  // before the first write; `wal_restart_frames` must be > 0.
   static constexpr int default_wal_restart_frames = 16384;  // 64 MiB of 4 KiB pages
   void start_background_checkpoints(std::chrono::milliseconds interval,
                                     int wal_restart_frames = default_wal_restart_frames);
@@ -121,6 +123,7 @@ class Ledger {
   bool self_check_ = false;
   int wal_restart_frames_ = 0;  // 0: SQLite checkpoints at commit (guarded by write_mutex_)
   std::atomic<int> writer_wal_frames_{0};       // the WAL's length after the writer's last commit
+  WalResetGuard wal_guard_;                     // checkpoints never overlap a WAL restart
   std::unique_ptr<Checkpointer> checkpointer_;  // last: stopped before the stores close
 };
 

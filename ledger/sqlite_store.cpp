@@ -716,21 +716,26 @@ class SqliteStore final : public Store {
     sqlite3_wal_hook(db_.getHandle(), note_wal_frames, this);
   }
 
-  void restart_wal_if_long(int max_frames) override {
-    if (wal_frames_ <= max_frames) return;
+  WalCheckpoint restart_wal_if_long(int max_frames) override {
+    if (wal_frames_ <= max_frames) return {};
     // PASSIVE: never waits. SQLITE_BUSY means the background pass is copying right now; the
     // next transaction's call tries again. Once every frame is in the database file and no reader
     // still reads from the WAL, SQLite starts the WAL over at this connection's next write.
+    WalCheckpoint done;
     const int rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                             nullptr, nullptr);
+                                             &done.log_frames, &done.copied_frames);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       throw std::runtime_error(std::string("wal checkpoint failed: ") + sqlite3_errstr(rc));
     }
+    done.ran = rc == SQLITE_OK;
+    return done;
   }
+
+  void never_checkpoint() override { sqlite3_wal_autocheckpoint(db_.getHandle(), 0); }
 
   int wal_frames() const override { return wal_frames_; }
 
-  void checkpoint_passive(int force_restart_frames) override {
+  WalCheckpoint checkpoint_passive(int force_restart_frames) override {
     // Copies what it can without blocking; SQLITE_BUSY (another checkpoint running) is fine, the
     // next call catches up. Under steady load a PASSIVE pass never completes (the writer keeps
     // appending), so it never lets the WAL start over by itself: restart_wal_if_long() does. That
@@ -738,16 +743,18 @@ class SqliteStore final : public Store {
     // planning) keep overlapping it, the WAL grows, and past `force_restart_frames` this falls
     // back to a RESTART checkpoint, which waits (busy handler, at most 5 s) for those readers and
     // for the writer's current batch.
-    int log_frames = 0;
+    WalCheckpoint done;
     int rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                       &log_frames, nullptr);
-    if (rc == SQLITE_OK && force_restart_frames > 0 && log_frames > force_restart_frames) {
-      rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr,
-                                     nullptr);
+                                       &done.log_frames, &done.copied_frames);
+    if (rc == SQLITE_OK && force_restart_frames > 0 && done.log_frames > force_restart_frames) {
+      rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_RESTART,
+                                     &done.log_frames, &done.copied_frames);
     }
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       throw std::runtime_error(std::string("wal checkpoint failed: ") + sqlite3_errstr(rc));
     }
+    done.ran = rc == SQLITE_OK;
+    return done;
   }
 
   void backup_to(const std::string& path, const BackupProgress& progress) override {

@@ -84,6 +84,15 @@ struct RefundRow {
 };
 
 // Whole-ledger gauges for /metrics.
+// What one WAL checkpoint did, in frames (4 KiB pages) of the WAL as the checkpoint saw it.
+struct WalCheckpoint {
+  bool ran = false;  // false: nothing to do, or another checkpoint held the lock (SQLITE_BUSY)
+  int log_frames = 0;
+  int copied_frames = 0;  // in the database file after this checkpoint, copied before or now
+  // Every frame is in the database file: the next write transaction starts the WAL over.
+  bool copied_all() const { return ran && copied_frames == log_frames; }
+};
+
 struct LedgerTotals {
   std::int64_t members = 0;
   std::int64_t last_entry_id = 0;
@@ -223,14 +232,25 @@ class Store {
   // it notes the WAL's length after each commit) and restart_wal_if_long() between transactions:
   // once the WAL holds more than `max_frames`, it copies the few frames the background pass has
   // not yet, so that the next write transaction starts the WAL file over from its beginning.
+  // Both checkpointing calls report what they copied (wal_reset_guard.h says why callers care);
+  // restart_wal_if_long() does nothing while the WAL is not longer than `max_frames`.
   virtual void take_over_wal_restarts() {}
-  virtual void restart_wal_if_long(int max_frames) { (void)max_frames; }
+  virtual WalCheckpoint restart_wal_if_long(int max_frames) {
+    (void)max_frames;
+    return {};
+  }
   // The WAL's length in frames after this connection's last commit (0 before
   // take_over_wal_restarts() or without a WAL).
   virtual int wal_frames() const { return 0; }
   // `force_restart_frames` > 0: past that many frames (restarts kept failing), a RESTART
   // checkpoint that waits for readers and the writer instead.
-  virtual void checkpoint_passive(int force_restart_frames) { (void)force_restart_frames; }
+  virtual WalCheckpoint checkpoint_passive(int force_restart_frames) {
+    (void)force_restart_frames;
+    return {};
+  }
+  // For a connection that writes while another process checkpoints (`encore-admin keys` next to
+  // a running server): it never checkpoints at commit (wal_reset_guard.h).
+  virtual void never_checkpoint() {}
   // Reminders outbox and planning queries (SPEC 7), on the same connection and transaction.
   virtual ReminderStore& reminders() = 0;
 };

@@ -25,6 +25,7 @@ int create_key(const Globals& g, const CreateOptions& o) {
   auto role = role_from(o.role);
   if (!role) throw UsageError("--role must be one of pos, app, admin");
   auto store = open_current(g.db, OpenMode::read_write);
+  store->never_checkpoint();  // a running server checkpoints (ledger/wal_reset_guard.h)
   WriteTransaction tx(*store);
   auto created = create_api_key(*store, *role, o.name, SystemClock{}.now());
   if (!created) {
@@ -74,6 +75,7 @@ int list_keys(const Globals& g) {
 
 int revoke_key(const Globals& g, const std::string& name) {
   auto store = open_current(g.db, OpenMode::read_write);
+  store->never_checkpoint();  // a running server checkpoints (ledger/wal_reset_guard.h)
   WriteTransaction tx(*store);
   auto existing = store->api_key(name);
   if (!existing) {

@@ -1,0 +1,82 @@
+// Keeps WAL checkpoints from starting while the writer may be starting the WAL over.
+//
+// Why: SQLite 3.7.0 to 3.51.2 (Debian 12 ships 3.40.1) has a data race, the "WAL-reset bug"
+// (https://sqlite.org/wal.html#walresetbug, fixed in 3.51.3). When a checkpoint starts while
+// another connection commits the transaction that starts the WAL over, the checkpoint can leave a
+// wrong backfill count in the WAL index. Readers then take the new frames for copied ones and read
+// older pages from the database file, and a later checkpoint skips them: committed writes are lost.
+// The server hits that pattern: a background connection checkpoints every 10 ms while the writer's
+// connection starts the WAL over after each restart threshold. Reproduced here: right after a
+// restart, the member cache's self-check read a member's state from before the last commit
+// (tests/ledger/wal_test.cpp under parallel load; figures in docs/PERFORMANCE.md, 2026-12-01).
+//
+// The rule: SQLite starts the WAL over only in a write transaction that began when every frame
+// had been copied, and only a checkpoint makes that so. Checkpoints run one at a time under this
+// guard. Once one reports that it copied every frame, the next starts only when
+// - the writer has committed a transaction that began after that report (it either started the
+//   WAL over or appended to it), or
+// - the writer's last commit left the WAL longer than that checkpoint saw it: those frames are
+//   not copied yet, so nothing can start the WAL over (this lets an idle WAL be copied when the
+//   writer's last transaction overlapped the report).
+// So no checkpoint ever starts while a transaction may be starting the WAL over.
+//
+// Assumes no other connection checkpoints the database while the guard's owner writes (the
+// server's other connections are read-only; `encore-admin keys` turns its checkpoints off).
+#pragma once
+
+#include <atomic>
+#include <mutex>
+
+#include "ledger/store.h"
+
+namespace encore {
+
+class WalResetGuard {
+ public:
+  // The background pass: waits for a checkpoint in progress, then runs `checkpoint` (returning a
+  // WalCheckpoint) unless the rule above forbids it. `writer_wal_frames` is the WAL's length after
+  // the writer's last commit. Returns whether it ran.
+  template <class Checkpoint>
+  bool run(Checkpoint checkpoint, int writer_wal_frames) {
+    std::lock_guard lock(mutex_);
+    return run_locked(checkpoint, writer_wal_frames);
+  }
+
+  // The writer, between transactions: the same, but never waits (returns false at once while
+  // another checkpoint runs).
+  template <class Checkpoint>
+  bool try_run(Checkpoint checkpoint, int writer_wal_frames) {
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return false;
+    return run_locked(checkpoint, writer_wal_frames);
+  }
+
+  // The writer calls this before BEGIN and hands the result to committed() after its COMMIT
+  // succeeded: a transaction that began after a full copy was reported ends the pause.
+  bool before_write() const { return paused_.load(); }
+  void committed(bool paused_before_write) {
+    if (paused_before_write) paused_.store(false);
+  }
+
+  // True from a checkpoint that copied every frame until the writer's next transaction committed.
+  bool paused() const { return paused_.load(); }
+
+ private:
+  template <class Checkpoint>
+  bool run_locked(Checkpoint& checkpoint, int writer_wal_frames) {
+    // full_copy_log_frames_ only changes under mutex_.
+    if (paused_.load() && writer_wal_frames <= full_copy_log_frames_) return false;
+    const WalCheckpoint done = checkpoint();
+    if (done.copied_all()) {
+      full_copy_log_frames_ = done.log_frames;
+      paused_.store(true);  // before the lock is released, so the next checkpoint sees it
+    }
+    return true;
+  }
+
+  std::mutex mutex_;
+  std::atomic<bool> paused_{false};
+  int full_copy_log_frames_ = 0;  // the WAL's length as the last full copy saw it
+};
+
+}  // namespace encore

@@ -1,0 +1,113 @@
+// WalResetGuard (ledger/wal_reset_guard.h): no checkpoint starts while a write transaction may
+// be starting the WAL over, i.e. between a checkpoint that copied every frame and the commit of
+// the writer's next transaction, unless the writer has added frames that checkpoint did not see.
+#include <catch2/catch.hpp>
+
+#include <future>
+#include <thread>
+
+#include "ledger/wal_reset_guard.h"
+
+using encore::WalCheckpoint;
+using encore::WalResetGuard;
+
+namespace {
+
+WalCheckpoint copied(int copied_frames, int log_frames) {
+  return WalCheckpoint{true, log_frames, copied_frames};
+}
+
+}  // namespace
+
+TEST_CASE("after a checkpoint copied every frame, none starts until the writer commits",
+          "[ledger][wal]") {
+  WalResetGuard guard;
+  int checkpoints = 0;
+  auto copies_all_of_40 = [&] {
+    ++checkpoints;
+    return copied(40, 40);
+  };
+  auto copies_part = [&] {
+    ++checkpoints;
+    return copied(10, 40);
+  };
+
+  CHECK(guard.run(copies_part, 40));
+  CHECK_FALSE(guard.paused());
+  CHECK(guard.run(copies_all_of_40, 40));
+  CHECK(checkpoints == 2);
+  CHECK(guard.paused());
+  // Neither the background pass nor the writer's own checkpoint starts now.
+  CHECK_FALSE(guard.run(copies_part, 40));
+  CHECK_FALSE(guard.try_run(copies_part, 40));
+  CHECK(checkpoints == 2);
+
+  // The writer's next transaction began after the full copy (it may start the WAL over): the
+  // pause lasts until it committed.
+  const bool paused_before = guard.before_write();
+  CHECK(paused_before);
+  CHECK_FALSE(guard.run(copies_part, 40));
+  guard.committed(paused_before);
+  CHECK_FALSE(guard.paused());
+  CHECK(guard.run(copies_part, 12));
+  CHECK(checkpoints == 3);
+}
+
+TEST_CASE("a transaction that began before the full copy does not end the pause", "[ledger][wal]") {
+  WalResetGuard guard;
+  // The writer begins while frames are uncopied; meanwhile a checkpoint copies all 40 it sees.
+  const bool paused_before = guard.before_write();
+  CHECK_FALSE(paused_before);
+  CHECK(guard.run([] { return copied(40, 40); }, 40));
+  guard.committed(paused_before);
+  CHECK(guard.paused());
+  // The commit was in the checkpoint's view (the WAL is still 40 frames): it may be all copied,
+  // and the next transaction may start the WAL over, so nothing starts.
+  CHECK_FALSE(guard.run([] { return copied(40, 40); }, 40));
+  // A WAL the writer started over is shorter than the checkpoint saw it: still paused.
+  CHECK_FALSE(guard.run([] { return copied(0, 0); }, 7));
+  // The writer's commit added frames past what the checkpoint saw: they are not copied, so the
+  // WAL cannot start over, and the idle WAL may be copied.
+  CHECK(guard.run([] { return copied(52, 52); }, 52));
+  CHECK(guard.paused());  // that copy was full too
+  CHECK_FALSE(guard.run([] { return copied(52, 52); }, 52));
+
+  const bool next = guard.before_write();
+  guard.committed(next);
+  CHECK_FALSE(guard.paused());
+}
+
+TEST_CASE("the writer's checkpoint never waits for a background pass in progress",
+          "[ledger][wal]") {
+  WalResetGuard guard;
+  std::promise<void> started;
+  std::promise<void> release;
+  auto release_future = release.get_future();
+  std::thread background([&] {
+    guard.run(
+        [&] {
+          started.set_value();
+          release_future.wait();
+          return copied(1, 2);
+        },
+        2);
+  });
+  started.get_future().wait();
+  bool writer_ran = false;
+  CHECK_FALSE(guard.try_run(
+      [&] {
+        writer_ran = true;
+        return copied(2, 2);
+      },
+      2));
+  CHECK_FALSE(writer_ran);
+  release.set_value();
+  background.join();
+  CHECK(guard.try_run(
+      [&] {
+        writer_ran = true;
+        return copied(2, 2);
+      },
+      2));
+  CHECK(writer_ran);
+}
