@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "ledger/checkpoint_cadence.h"
 #include "ledger/earn_plan.h"
 #include "ledger/member_cache.h"
 #include "ledger/member_state.h"
@@ -54,11 +55,12 @@ class Ledger::ReadPool {
 // Runs PASSIVE checkpoints on its own read-write connection, off the writer's commit path.
 class Ledger::Checkpointer {
  public:
-  Checkpointer(const std::string& path, std::chrono::milliseconds interval,
+  Checkpointer(const std::string& path, std::chrono::milliseconds interval, int lazy_below_frames,
                int force_restart_frames, WalResetGuard& guard,
                const std::atomic<int>& writer_wal_frames)
       : store_(open_sqlite_store(path, OpenMode::read_write)),
         interval_(interval),
+        lazy_below_frames_(lazy_below_frames),
         force_restart_frames_(force_restart_frames),
         guard_(guard),
         writer_wal_frames_(writer_wal_frames),
@@ -76,12 +78,17 @@ class Ledger::Checkpointer {
 
  private:
   void run() {
+    int previous_frames = -1;
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
+      const int frames = writer_wal_frames_.load();
+      const bool due = background_pass_due(frames, previous_frames, lazy_below_frames_);
+      previous_frames = frames;
+      if (!due) continue;
       lock.unlock();
       try {
         guard_.run([this] { return store_->checkpoint_passive(force_restart_frames_); },
-                   writer_wal_frames_.load());
+                   [this] { return writer_wal_frames_.load(); });
       } catch (const std::exception&) {
         // An I/O error here loses nothing (the WAL keeps every commit); the next tick retries.
       }
@@ -91,6 +98,7 @@ class Ledger::Checkpointer {
 
   std::unique_ptr<Store> store_;
   const std::chrono::milliseconds interval_;
+  const int lazy_below_frames_;
   const int force_restart_frames_;
   WalResetGuard& guard_;
   const std::atomic<int>& writer_wal_frames_;
@@ -154,7 +162,7 @@ void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
     try {
       if (write_store_->wal_frames() > wal_restart_frames_) {
         wal_guard_.try_run([&] { return write_store_->restart_wal_if_long(wal_restart_frames_); },
-                           write_store_->wal_frames());
+                           [&] { return write_store_->wal_frames(); });
       }
     } catch (const std::exception&) {
       // The WAL keeps every commit, so a failed copy loses nothing and must not fail this batch;
@@ -162,11 +170,12 @@ void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
     }
     restart_was_pending = wal_guard_.before_write();  // read before BEGIN (wal_reset_guard.h)
   }
+  const std::uint64_t wal_commits_before = write_store_->wal_commits();
   write_store_->begin_write();
   try {
     batch(*writer_);
     write_store_->commit();
-    wal_guard_.committed(restart_was_pending);
+    wal_guard_.committed(restart_was_pending, write_store_->wal_commits() != wal_commits_before);
     writer_wal_frames_.store(write_store_->wal_frames(), std::memory_order_relaxed);
   } catch (...) {
     write_store_->rollback();
@@ -272,9 +281,11 @@ void Ledger::start_background_checkpoints(std::chrono::milliseconds interval,
     throw std::invalid_argument("start_background_checkpoints: wal_restart_frames must be > 0");
   }
   if (checkpointer_) return;
-  // 4x: restarts by the writer failed for three more thresholds' worth of WAL.
-  checkpointer_ = std::make_unique<Checkpointer>(path_, interval, 4 * wal_restart_frames,
-                                                 wal_guard_, writer_wal_frames_);
+  // 3/4: passes wait while the WAL is shorter and growing (checkpoint_cadence.h). 4x: restarts
+  // by the writer failed for three more thresholds' worth of WAL.
+  checkpointer_ =
+      std::make_unique<Checkpointer>(path_, interval, wal_restart_frames / 4 * 3,
+                                     4 * wal_restart_frames, wal_guard_, writer_wal_frames_);
   std::lock_guard lock(write_mutex_);
   write_store_->take_over_wal_restarts();
   wal_restart_frames_ = wal_restart_frames;

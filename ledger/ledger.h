@@ -72,7 +72,9 @@ class Ledger {
   // Takes WAL checkpoints off the commit path (for the long-running server). By default SQLite
   // checkpoints inside COMMIT every 1000 WAL pages, copying pages into the database file and
   // fsyncing it while the next batch waits. Instead, a background thread with its own connection
-  // runs a PASSIVE checkpoint every `interval`, which blocks neither the writer nor readers; once
+  // runs a PASSIVE checkpoint every `interval` (skipped while the WAL is growing and shorter than
+  // 3/4 of `wal_restart_frames`: checkpoint_cadence.h), which blocks neither the writer nor
+  // readers; once
   // the WAL holds more than `wal_restart_frames` pages, the writer, between two batches, copies
   // the few pages that pass has not reached yet, so its next batch starts the WAL over without
   // anyone waiting on a lock. That needs a moment with no reader on the WAL; past 4x the

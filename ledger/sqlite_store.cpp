@@ -734,6 +734,7 @@ class SqliteStore final : public Store {
   void never_checkpoint() override { sqlite3_wal_autocheckpoint(db_.getHandle(), 0); }
 
   int wal_frames() const override { return wal_frames_; }
+  std::uint64_t wal_commits() const override { return wal_commits_; }
 
   WalCheckpoint checkpoint_passive(int force_restart_frames) override {
     // Copies what it can without blocking; SQLITE_BUSY (another checkpoint running) is fine, the
@@ -753,7 +754,10 @@ class SqliteStore final : public Store {
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       throw std::runtime_error(std::string("wal checkpoint failed: ") + sqlite3_errstr(rc));
     }
-    done.ran = rc == SQLITE_OK;
+    // A RESTART that copied every frame but gave up waiting for readers returns SQLITE_BUSY with
+    // both counts set; that is still a full copy (wal_reset_guard.h). Without the checkpoint lock
+    // both are -1.
+    done.ran = rc == SQLITE_OK || done.log_frames >= 0;
     return done;
   }
 
@@ -780,7 +784,9 @@ class SqliteStore final : public Store {
   // The WAL hook installed by take_over_wal_restarts(): SQLite calls it after each commit with
   // the WAL's length in frames.
   static int note_wal_frames(void* self, sqlite3*, const char*, int frames) {
-    static_cast<SqliteStore*>(self)->wal_frames_ = frames;
+    auto& store = *static_cast<SqliteStore*>(self);
+    store.wal_frames_ = frames;
+    store.wal_commits_ += 1;
     return SQLITE_OK;
   }
 
@@ -843,6 +849,7 @@ class SqliteStore final : public Store {
   std::unordered_map<const std::string*, std::unique_ptr<SQLite::Statement>> cache_;
   SqliteReminderStore reminders_{db_};
   int wal_frames_ = 0;  // the WAL's length after this connection's last commit (its WAL hook)
+  std::uint64_t wal_commits_ = 0;  // commits that wrote WAL frames (its WAL hook)
 
   const std::string sql_begin_ = "BEGIN";
   const std::string sql_begin_immediate_ = "BEGIN IMMEDIATE";

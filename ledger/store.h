@@ -242,6 +242,9 @@ class Store {
   // The WAL's length in frames after this connection's last commit (0 before
   // take_over_wal_restarts() or without a WAL).
   virtual int wal_frames() const { return 0; }
+  // How many of this connection's commits wrote WAL frames (a commit that changed no page writes
+  // none), counted after take_over_wal_restarts().
+  virtual std::uint64_t wal_commits() const { return 0; }
   // `force_restart_frames` > 0: past that many frames (restarts kept failing), a RESTART
   // checkpoint that waits for readers and the writer instead.
   virtual WalCheckpoint checkpoint_passive(int force_restart_frames) {

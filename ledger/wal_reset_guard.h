@@ -13,8 +13,8 @@
 // The rule: SQLite starts the WAL over only in a write transaction that began when every frame
 // had been copied, and only a checkpoint makes that so. Checkpoints run one at a time under this
 // guard. Once one reports that it copied every frame, the next starts only when
-// - the writer has committed a transaction that began after that report (it either started the
-//   WAL over or appended to it), or
+// - the writer has committed a transaction that began after that report and wrote frames (it
+//   either started the WAL over or appended to it), or
 // - the writer's last commit left the WAL longer than that checkpoint saw it: those frames are
 //   not copied yet, so nothing can start the WAL over (this lets an idle WAL be copied when the
 //   writer's last transaction overlapped the report).
@@ -34,38 +34,41 @@ namespace encore {
 class WalResetGuard {
  public:
   // The background pass: waits for a checkpoint in progress, then runs `checkpoint` (returning a
-  // WalCheckpoint) unless the rule above forbids it. `writer_wal_frames` is the WAL's length after
-  // the writer's last commit. Returns whether it ran.
-  template <class Checkpoint>
-  bool run(Checkpoint checkpoint, int writer_wal_frames) {
+  // WalCheckpoint) unless the rule above forbids it. `writer_wal_frames()` returns the WAL's
+  // length after the writer's last commit; it is read under the guard's lock (a value read before
+  // could predate a restart and a full copy). Returns whether it ran.
+  template <class Checkpoint, class WriterFrames>
+  bool run(Checkpoint checkpoint, WriterFrames writer_wal_frames) {
     std::lock_guard lock(mutex_);
     return run_locked(checkpoint, writer_wal_frames);
   }
 
   // The writer, between transactions: the same, but never waits (returns false at once while
   // another checkpoint runs).
-  template <class Checkpoint>
-  bool try_run(Checkpoint checkpoint, int writer_wal_frames) {
+  template <class Checkpoint, class WriterFrames>
+  bool try_run(Checkpoint checkpoint, WriterFrames writer_wal_frames) {
     std::unique_lock lock(mutex_, std::try_to_lock);
     if (!lock.owns_lock()) return false;
     return run_locked(checkpoint, writer_wal_frames);
   }
 
   // The writer calls this before BEGIN and hands the result to committed() after its COMMIT
-  // succeeded: a transaction that began after a full copy was reported ends the pause.
+  // succeeded, with whether that commit wrote WAL frames: a transaction that began after a full
+  // copy was reported and wrote frames ends the pause. One that wrote none (every request in the
+  // batch refused) left the WAL fully copied, so the next one may still start it over.
   bool before_write() const { return paused_.load(); }
-  void committed(bool paused_before_write) {
-    if (paused_before_write) paused_.store(false);
+  void committed(bool paused_before_write, bool wrote_frames) {
+    if (paused_before_write && wrote_frames) paused_.store(false);
   }
 
   // True from a checkpoint that copied every frame until the writer's next transaction committed.
   bool paused() const { return paused_.load(); }
 
  private:
-  template <class Checkpoint>
-  bool run_locked(Checkpoint& checkpoint, int writer_wal_frames) {
+  template <class Checkpoint, class WriterFrames>
+  bool run_locked(Checkpoint& checkpoint, WriterFrames& writer_wal_frames) {
     // full_copy_log_frames_ only changes under mutex_.
-    if (paused_.load() && writer_wal_frames <= full_copy_log_frames_) return false;
+    if (paused_.load() && writer_wal_frames() <= full_copy_log_frames_) return false;
     const WalCheckpoint done = checkpoint();
     if (done.copied_all()) {
       full_copy_log_frames_ = done.log_frames;

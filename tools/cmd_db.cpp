@@ -33,6 +33,7 @@ int init(const Globals& g, const std::string& name) {
   } else {
     store = open_sqlite_store(g.db, OpenMode::read_write);
   }
+  store->never_checkpoint();  // may run beside a server, which checkpoints (wal_reset_guard.h)
   WriteTransaction tx(*store);
   if (store->api_key(name)) {
     throw Failure("a key named '" + name + "' already exists in " + g.db +

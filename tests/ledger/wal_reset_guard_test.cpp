@@ -17,6 +17,11 @@ WalCheckpoint copied(int copied_frames, int log_frames) {
   return WalCheckpoint{true, log_frames, copied_frames};
 }
 
+// The WAL's length after the writer's last commit, as the guard reads it (under its lock).
+auto writer_at(int frames) {
+  return [frames] { return frames; };
+}
+
 }  // namespace
 
 TEST_CASE("after a checkpoint copied every frame, none starts until the writer commits",
@@ -32,25 +37,39 @@ TEST_CASE("after a checkpoint copied every frame, none starts until the writer c
     return copied(10, 40);
   };
 
-  CHECK(guard.run(copies_part, 40));
+  CHECK(guard.run(copies_part, writer_at(40)));
   CHECK_FALSE(guard.paused());
-  CHECK(guard.run(copies_all_of_40, 40));
+  CHECK(guard.run(copies_all_of_40, writer_at(40)));
   CHECK(checkpoints == 2);
   CHECK(guard.paused());
   // Neither the background pass nor the writer's own checkpoint starts now.
-  CHECK_FALSE(guard.run(copies_part, 40));
-  CHECK_FALSE(guard.try_run(copies_part, 40));
+  CHECK_FALSE(guard.run(copies_part, writer_at(40)));
+  CHECK_FALSE(guard.try_run(copies_part, writer_at(40)));
   CHECK(checkpoints == 2);
 
   // The writer's next transaction began after the full copy (it may start the WAL over): the
   // pause lasts until it committed.
   const bool paused_before = guard.before_write();
   CHECK(paused_before);
-  CHECK_FALSE(guard.run(copies_part, 40));
-  guard.committed(paused_before);
+  CHECK_FALSE(guard.run(copies_part, writer_at(40)));
+  guard.committed(paused_before, true);
   CHECK_FALSE(guard.paused());
-  CHECK(guard.run(copies_part, 12));
+  CHECK(guard.run(copies_part, writer_at(12)));
   CHECK(checkpoints == 3);
+}
+
+TEST_CASE("a commit that wrote no WAL frame does not end the pause", "[ledger][wal]") {
+  // A batch whose every request was refused commits without writing a page: the WAL is still
+  // fully copied, and the next transaction may start it over (review finding).
+  WalResetGuard guard;
+  CHECK(guard.run([] { return copied(40, 40); }, writer_at(40)));
+  const bool paused_before = guard.before_write();
+  guard.committed(paused_before, false);
+  CHECK(guard.paused());
+  CHECK_FALSE(guard.run([] { return copied(40, 40); }, writer_at(40)));
+  const bool next = guard.before_write();
+  guard.committed(next, true);
+  CHECK_FALSE(guard.paused());
 }
 
 TEST_CASE("a transaction that began before the full copy does not end the pause", "[ledger][wal]") {
@@ -58,22 +77,22 @@ TEST_CASE("a transaction that began before the full copy does not end the pause"
   // The writer begins while frames are uncopied; meanwhile a checkpoint copies all 40 it sees.
   const bool paused_before = guard.before_write();
   CHECK_FALSE(paused_before);
-  CHECK(guard.run([] { return copied(40, 40); }, 40));
-  guard.committed(paused_before);
+  CHECK(guard.run([] { return copied(40, 40); }, writer_at(40)));
+  guard.committed(paused_before, true);
   CHECK(guard.paused());
   // The commit was in the checkpoint's view (the WAL is still 40 frames): it may be all copied,
   // and the next transaction may start the WAL over, so nothing starts.
-  CHECK_FALSE(guard.run([] { return copied(40, 40); }, 40));
+  CHECK_FALSE(guard.run([] { return copied(40, 40); }, writer_at(40)));
   // A WAL the writer started over is shorter than the checkpoint saw it: still paused.
-  CHECK_FALSE(guard.run([] { return copied(0, 0); }, 7));
+  CHECK_FALSE(guard.run([] { return copied(0, 0); }, writer_at(7)));
   // The writer's commit added frames past what the checkpoint saw: they are not copied, so the
   // WAL cannot start over, and the idle WAL may be copied.
-  CHECK(guard.run([] { return copied(52, 52); }, 52));
+  CHECK(guard.run([] { return copied(52, 52); }, writer_at(52)));
   CHECK(guard.paused());  // that copy was full too
-  CHECK_FALSE(guard.run([] { return copied(52, 52); }, 52));
+  CHECK_FALSE(guard.run([] { return copied(52, 52); }, writer_at(52)));
 
   const bool next = guard.before_write();
-  guard.committed(next);
+  guard.committed(next, true);
   CHECK_FALSE(guard.paused());
 }
 
@@ -90,7 +109,7 @@ TEST_CASE("the writer's checkpoint never waits for a background pass in progress
           release_future.wait();
           return copied(1, 2);
         },
-        2);
+        writer_at(2));
   });
   started.get_future().wait();
   bool writer_ran = false;
@@ -99,7 +118,7 @@ TEST_CASE("the writer's checkpoint never waits for a background pass in progress
         writer_ran = true;
         return copied(2, 2);
       },
-      2));
+      writer_at(2)));
   CHECK_FALSE(writer_ran);
   release.set_value();
   background.join();
@@ -108,6 +127,6 @@ TEST_CASE("the writer's checkpoint never waits for a background pass in progress
         writer_ran = true;
         return copied(2, 2);
       },
-      2));
+      writer_at(2)));
   CHECK(writer_ran);
 }

@@ -50,8 +50,11 @@ TEST_CASE("under steady writes the WAL starts over: its file stays bounded and n
 
   // 1,600 purchases write about 20 MiB of WAL pages: the file reaches that size when the writer
   // never restarts it (checked by disabling the restart). Restarting past 64 pages keeps it near
-  // 256 KiB plus the pages of one batch.
-  CHECK(largest_wal_bytes < 1024 * 1024);
+  // 256 KiB plus the pages of one batch. A restart waits while a checkpoint is running, and on a
+  // loaded machine (parallel tests, sanitizers) that thread can be descheduled mid-pass for many
+  // batches: 1.1 MiB was seen once in ~220 runs with five test processes on 2 cores, so the bound
+  // is 2 MiB, still a tenth of the unbounded size.
+  CHECK(largest_wal_bytes < 2 * 1024 * 1024);
   for (int m = 0; m < members; m += 37) {
     const auto per_member = batches * purchases_per_batch / members;
     CHECK(f.balance("m" + std::to_string(m)).balance >= per_member * 10);

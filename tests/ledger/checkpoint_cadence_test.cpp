@@ -1,0 +1,26 @@
+// background_pass_due (ledger/checkpoint_cadence.h): when the background pass copies the WAL.
+#include <catch2/catch.hpp>
+
+#include "ledger/checkpoint_cadence.h"
+
+using encore::background_pass_due;
+
+TEST_CASE("the background pass waits while the WAL is short and growing", "[ledger][wal]") {
+  constexpr int lazy_below = 48;
+  // Growing and short: a page changed by the next commits would be copied again.
+  CHECK_FALSE(background_pass_due(10, 5, lazy_below));
+  CHECK_FALSE(background_pass_due(47, 40, lazy_below));
+  // The writer started the WAL over since the last tick: short and growing again.
+  CHECK_FALSE(background_pass_due(3, 60, lazy_below));
+  // The first tick has nothing to compare with: it waits one tick.
+  CHECK_FALSE(background_pass_due(0, -1, lazy_below));
+}
+
+TEST_CASE("the background pass copies an idle WAL at once and a long one every tick",
+          "[ledger][wal]") {
+  constexpr int lazy_below = 48;
+  CHECK(background_pass_due(10, 10, lazy_below));  // stopped growing
+  CHECK(background_pass_due(0, 0, lazy_below));
+  CHECK(background_pass_due(48, 40, lazy_below));  // long: keeps the writer's restart copy short
+  CHECK(background_pass_due(900, 800, lazy_below));
+}
