@@ -157,7 +157,7 @@ std::unique_ptr<Ledger> Ledger::open(const std::string& path, Program program, c
 void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
   std::lock_guard lock(write_mutex_);
   if (batch_) batch_->clear();
-  bool restart_was_pending = false;
+  WalResetGuard::Seen guard_seen;
   if (wal_restart_frames_ > 0) {
     try {
       if (write_store_->wal_frames() > wal_restart_frames_) {
@@ -168,14 +168,14 @@ void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
       // The WAL keeps every commit, so a failed copy loses nothing and must not fail this batch;
       // the next batch tries again, and the background pass has its own fallback.
     }
-    restart_was_pending = wal_guard_.before_write();  // read before BEGIN (wal_reset_guard.h)
+    guard_seen = wal_guard_.before_write();  // read before BEGIN (wal_reset_guard.h)
   }
   const std::uint64_t wal_commits_before = write_store_->wal_commits();
   write_store_->begin_write();
   try {
     batch(*writer_);
     write_store_->commit();
-    wal_guard_.committed(restart_was_pending, write_store_->wal_commits() != wal_commits_before);
+    wal_guard_.committed(guard_seen, write_store_->wal_commits() != wal_commits_before);
     writer_wal_frames_.store(write_store_->wal_frames(), std::memory_order_relaxed);
   } catch (...) {
     write_store_->rollback();

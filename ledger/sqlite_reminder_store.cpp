@@ -119,7 +119,7 @@ std::string_view reminder_kind_name(ReminderKind kind) {
 }
 
 void SqliteReminderStore::reset_statements() {
-  for (auto& [sql, statement] : cache_) statement->reset();
+  for (auto& [sql, statement] : cache_) (void)statement->tryReset();
 }
 
 SQLite::Statement& SqliteReminderStore::stmt(const char* sql) {
@@ -128,7 +128,7 @@ SQLite::Statement& SqliteReminderStore::stmt(const char* sql) {
     it = cache_.emplace(sql, std::make_unique<SQLite::Statement>(db_, sql)).first;
   }
   auto& s = *it->second;
-  s.reset();
+  (void)s.tryReset();  // a failed last step was reported by that step
   s.clearBindings();
   return s;
 }

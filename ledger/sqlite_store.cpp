@@ -794,8 +794,11 @@ class SqliteStore final : public Store {
   // snapshot open past COMMIT: pooled readers then saw the database as of their first read, and
   // the writer's WAL could never be checkpointed (1.7 GB WAL after 1M entries). Resetting every
   // cached statement whenever a transaction ends lets the next BEGIN take a fresh snapshot.
+  // tryReset: sqlite3_reset returns the error of a statement's failed last step, which that step
+  // already reported; SQLiteCpp's reset() would throw it again, out of rollback() before the
+  // ROLLBACK ran (the transaction stayed open) or out of the statement's next, unrelated use.
   void reset_statements() {
-    for (auto& [sql, statement] : cache_) statement->reset();
+    for (auto& [sql, statement] : cache_) (void)statement->tryReset();
     reminders_.reset_statements();
   }
 
@@ -806,7 +809,7 @@ class SqliteStore final : public Store {
       it = cache_.emplace(&sql, std::make_unique<SQLite::Statement>(db_, sql)).first;
     }
     auto& s = *it->second;
-    s.reset();
+    (void)s.tryReset();  // see reset_statements: a failed last step must not throw here
     s.clearBindings();
     return s;
   }

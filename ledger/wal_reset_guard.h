@@ -18,13 +18,18 @@
 // - the writer's last commit left the WAL longer than that checkpoint saw it: those frames are
 //   not copied yet, so nothing can start the WAL over (this lets an idle WAL be copied when the
 //   writer's last transaction overlapped the report).
-// So no checkpoint ever starts while a transaction may be starting the WAL over.
+// It starts paused (the WAL may be fully copied already when the server opens it). So no
+// checkpoint ever starts while a transaction may be starting the WAL over. The price: a WAL the
+// writer started over just as a full copy was reported may wait for the next write to be copied
+// (it is durable either way; only the database file lags).
 //
 // Assumes no other connection checkpoints the database while the guard's owner writes (the
 // server's other connections are read-only; `encore-admin keys` turns its checkpoints off).
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+#include <limits>
 #include <mutex>
 
 #include "ledger/store.h"
@@ -52,34 +57,50 @@ class WalResetGuard {
     return run_locked(checkpoint, writer_wal_frames);
   }
 
+  // What the writer saw before BEGIN; it hands it back to committed().
+  struct Seen {
+    std::uint64_t state = 0;
+  };
   // The writer calls this before BEGIN and hands the result to committed() after its COMMIT
-  // succeeded, with whether that commit wrote WAL frames: a transaction that began after a full
-  // copy was reported and wrote frames ends the pause. One that wrote none (every request in the
-  // batch refused) left the WAL fully copied, so the next one may still start it over.
-  bool before_write() const { return paused_.load(); }
-  void committed(bool paused_before_write, bool wrote_frames) {
-    if (paused_before_write && wrote_frames) paused_.store(false);
+  // succeeded, with whether that commit wrote WAL frames. A transaction that began after the last
+  // full copy was reported and wrote frames ends the pause. One that wrote none (every request in
+  // the batch refused) left the WAL fully copied, so the next one may still start it over. A full
+  // copy reported while the transaction ran (allowed by the second rule) keeps the pause: its
+  // own pause waits for a transaction that began after it.
+  Seen before_write() const { return Seen{state_.load()}; }
+  void committed(Seen seen, bool wrote_frames) {
+    if (!wrote_frames || (seen.state & paused_bit) == 0) return;
+    auto expected = seen.state;
+    state_.compare_exchange_strong(expected, seen.state & ~paused_bit);
   }
 
   // True from a checkpoint that copied every frame until the writer's next transaction committed.
-  bool paused() const { return paused_.load(); }
+  bool paused() const { return (state_.load() & paused_bit) != 0; }
 
  private:
+  static constexpr std::uint64_t paused_bit = 1;  // above it: how many full copies were reported
+
   template <class Checkpoint, class WriterFrames>
   bool run_locked(Checkpoint& checkpoint, WriterFrames& writer_wal_frames) {
-    // full_copy_log_frames_ only changes under mutex_.
-    if (paused_.load() && writer_wal_frames() <= full_copy_log_frames_) return false;
+    // full_copy_log_frames_ and the report count only change under mutex_.
+    const std::uint64_t state = state_.load();
+    if ((state & paused_bit) != 0 && writer_wal_frames() <= full_copy_log_frames_) return false;
     const WalCheckpoint done = checkpoint();
     if (done.copied_all()) {
       full_copy_log_frames_ = done.log_frames;
-      paused_.store(true);  // before the lock is released, so the next checkpoint sees it
+      // Before the lock is released, so the next checkpoint sees it.
+      state_.store((((state_.load() >> 1) + 1) << 1) | paused_bit);
     }
     return true;
   }
 
   std::mutex mutex_;
-  std::atomic<bool> paused_{false};
-  int full_copy_log_frames_ = 0;  // the WAL's length as the last full copy saw it
+  // Paused from the start: the WAL may already be fully copied when the server opens the
+  // database (migrations checkpoint at commit; another process may have copied it). The writer's
+  // first transaction that writes frames ends it.
+  std::atomic<std::uint64_t> state_{paused_bit};
+  // The WAL's length as the last full copy saw it; none yet: no length passes the second rule.
+  int full_copy_log_frames_ = std::numeric_limits<int>::max();
 };
 
 }  // namespace encore

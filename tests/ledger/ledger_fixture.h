@@ -17,6 +17,9 @@ inline std::string temp_db_path(const std::string& stem) {
   static int counter = 0;
   auto dir = std::filesystem::temp_directory_path() /
              ("encore-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+  // A test process that aborted (a failed self-check) left its directory behind, and pids are
+  // reused: start from an empty one (no live process has this pid).
+  std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return (dir / (stem + ".db")).string();
 }

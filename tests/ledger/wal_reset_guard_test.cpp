@@ -22,11 +22,28 @@ auto writer_at(int frames) {
   return [frames] { return frames; };
 }
 
+// One writer transaction that began now and committed WAL frames.
+void write_frames(WalResetGuard& guard) {
+  guard.committed(guard.before_write(), true);
+}
+
 }  // namespace
+
+TEST_CASE("no checkpoint starts before the writer's first transaction", "[ledger][wal]") {
+  // When the server opens the database its WAL may already be fully copied.
+  WalResetGuard guard;
+  CHECK(guard.paused());
+  CHECK_FALSE(guard.run([] { return copied(5, 5); }, writer_at(5)));
+  CHECK_FALSE(guard.try_run([] { return copied(5, 5); }, writer_at(1'000'000)));
+  write_frames(guard);
+  CHECK_FALSE(guard.paused());
+  CHECK(guard.run([] { return copied(3, 9); }, writer_at(9)));
+}
 
 TEST_CASE("after a checkpoint copied every frame, none starts until the writer commits",
           "[ledger][wal]") {
   WalResetGuard guard;
+  write_frames(guard);
   int checkpoints = 0;
   auto copies_all_of_40 = [&] {
     ++checkpoints;
@@ -49,10 +66,9 @@ TEST_CASE("after a checkpoint copied every frame, none starts until the writer c
 
   // The writer's next transaction began after the full copy (it may start the WAL over): the
   // pause lasts until it committed.
-  const bool paused_before = guard.before_write();
-  CHECK(paused_before);
+  const auto seen = guard.before_write();
   CHECK_FALSE(guard.run(copies_part, writer_at(40)));
-  guard.committed(paused_before, true);
+  guard.committed(seen, true);
   CHECK_FALSE(guard.paused());
   CHECK(guard.run(copies_part, writer_at(12)));
   CHECK(checkpoints == 3);
@@ -62,23 +78,22 @@ TEST_CASE("a commit that wrote no WAL frame does not end the pause", "[ledger][w
   // A batch whose every request was refused commits without writing a page: the WAL is still
   // fully copied, and the next transaction may start it over (review finding).
   WalResetGuard guard;
+  write_frames(guard);
   CHECK(guard.run([] { return copied(40, 40); }, writer_at(40)));
-  const bool paused_before = guard.before_write();
-  guard.committed(paused_before, false);
+  guard.committed(guard.before_write(), false);
   CHECK(guard.paused());
   CHECK_FALSE(guard.run([] { return copied(40, 40); }, writer_at(40)));
-  const bool next = guard.before_write();
-  guard.committed(next, true);
+  write_frames(guard);
   CHECK_FALSE(guard.paused());
 }
 
 TEST_CASE("a transaction that began before the full copy does not end the pause", "[ledger][wal]") {
   WalResetGuard guard;
+  write_frames(guard);
   // The writer begins while frames are uncopied; meanwhile a checkpoint copies all 40 it sees.
-  const bool paused_before = guard.before_write();
-  CHECK_FALSE(paused_before);
+  const auto seen = guard.before_write();
   CHECK(guard.run([] { return copied(40, 40); }, writer_at(40)));
-  guard.committed(paused_before, true);
+  guard.committed(seen, true);
   CHECK(guard.paused());
   // The commit was in the checkpoint's view (the WAL is still 40 frames): it may be all copied,
   // and the next transaction may start the WAL over, so nothing starts.
@@ -90,15 +105,31 @@ TEST_CASE("a transaction that began before the full copy does not end the pause"
   CHECK(guard.run([] { return copied(52, 52); }, writer_at(52)));
   CHECK(guard.paused());  // that copy was full too
   CHECK_FALSE(guard.run([] { return copied(52, 52); }, writer_at(52)));
+  write_frames(guard);
+  CHECK_FALSE(guard.paused());
+}
 
-  const bool next = guard.before_write();
-  guard.committed(next, true);
+TEST_CASE("a full copy reported while the writer's transaction ran keeps its pause",
+          "[ledger][wal]") {
+  // Review finding: transaction T began during a pause; before T's commit was acknowledged, a
+  // checkpoint (allowed: the writer's previous commit had added frames) copied everything. That
+  // pause must wait for a transaction that began after it, not end with T.
+  WalResetGuard guard;
+  write_frames(guard);
+  CHECK(guard.run([] { return copied(100, 100); }, writer_at(100)));
+  const auto seen_by_t = guard.before_write();
+  CHECK(guard.run([] { return copied(120, 120); }, writer_at(110)));
+  guard.committed(seen_by_t, true);
+  CHECK(guard.paused());
+  CHECK_FALSE(guard.run([] { return copied(120, 120); }, writer_at(120)));
+  write_frames(guard);
   CHECK_FALSE(guard.paused());
 }
 
 TEST_CASE("the writer's checkpoint never waits for a background pass in progress",
           "[ledger][wal]") {
   WalResetGuard guard;
+  write_frames(guard);
   std::promise<void> started;
   std::promise<void> release;
   auto release_future = release.get_future();

@@ -1,6 +1,5 @@
-// Statement sub-journals stay in memory (sqlite_store.cpp, statement_journal_spill_bytes): every
-// operation of a group commit runs in a savepoint, and a sub-journal that spilled to a temp file
-// cost two pwrite calls per changed page for the rest of the batch.
+// SqliteStore (ledger/sqlite_store.cpp) below the Ledger: statement sub-journals in memory, and a
+// failed statement leaving its connection usable.
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <catch2/catch.hpp>
@@ -8,8 +7,10 @@
 #include <filesystem>
 #include <string>
 
+#include "ledger/store.h"
 #include "tests/ledger/ledger_fixture.h"
 
+using namespace encore;
 using namespace encore::test;
 
 namespace {
@@ -30,6 +31,8 @@ int open_sqlite_temp_files() {
 
 TEST_CASE("a savepoint that changes 400 KiB of pages keeps its sub-journal in memory",
           "[ledger][sqlite]") {
+  // Every operation of a group commit runs in a savepoint; a sub-journal that spilled to a temp
+  // file cost two pwrite calls per changed page for the rest of the batch.
   // The Ledger opens its database as the server does; the process-wide setting comes with it.
   LedgerFixture f;
   SQLite::Database db(f.path, SQLite::OPEN_READWRITE);
@@ -54,4 +57,33 @@ TEST_CASE("a savepoint that changes 400 KiB of pages keeps its sub-journal in me
   // The rollback to the savepoint restored every page from the in-memory journal.
   CHECK(db.execAndGet("SELECT group_concat(hex(payload)) FROM filler").getString() == before);
   CHECK(db.execAndGet("PRAGMA integrity_check").getString() == "ok");
+}
+
+TEST_CASE("a statement that failed leaves its connection usable for the next transactions",
+          "[ledger][sqlite]") {
+  // SQLite reports a failed step again from sqlite3_reset; the store resets its cached
+  // statements at every transaction end and before every use, and must not throw that old error
+  // there (rollback() threw before its ROLLBACK, leaving the transaction open).
+  const auto path = temp_db_path("failed-statement");
+  auto store = open_sqlite_store(path, OpenMode::read_write);
+  MemberRow row;
+  row.member_id = "m1";
+  row.tier = "base";
+  store->begin_write();
+  store->insert_member(row);
+  store->commit();
+
+  store->begin_write();
+  CHECK_THROWS(store->insert_member(row));  // the same member_id again: PRIMARY KEY
+  CHECK_NOTHROW(store->rollback());
+
+  row.member_id = "m2";
+  CHECK_NOTHROW(store->begin_write());
+  CHECK_NOTHROW(store->insert_member(row));  // the cached statement that failed, reused
+  CHECK_NOTHROW(store->commit());
+  store.reset();
+
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  CHECK(db.execAndGet("SELECT COUNT(*) FROM members").getInt() == 2);
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Before/after comparison of encore-server binaries on this noisy shared machine: for each round,
+# each binary in turn gets a fresh copy of one seeded database, 10 s to settle (cache warm-up), and
+# one wrk run of SCRIPT. Rounds alternate the binaries so that neighbours' load hits both alike;
+# compare medians over rounds (docs/PERFORMANCE.md).
+#
+#   bench/alternate-servers.sh purchase 12 3 before=/tmp/encore-server.old after=build-rel/api/encore-server
+#
+# Arguments: SCRIPT (bench/wrk/SCRIPT.lua), DURATION seconds, ROUNDS, then LABEL=BINARY pairs.
+# Environment: BUILD_DIR (build-rel, for bench_seed), MEMBERS (100000), PORT (28443), WORK
+# (/tmp/encore-alternate: the seeded database and its pos key are kept there between calls).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build-rel}
+MEMBERS=${MEMBERS:-100000}
+PORT=${PORT:-28443}
+WORK=${WORK:-/tmp/encore-alternate}
+SCRIPT=$1
+DURATION=$2
+ROUNDS=$3
+shift 3
+
+mkdir -p "$WORK"
+if [[ ! -f $WORK/seed.db ]]; then
+  "$BUILD_DIR/bench/bench_seed" --db "$WORK/seed.db" --program "$ROOT/examples/program.json" \
+    --members "$MEMBERS" >"$WORK/key"
+fi
+export ENCORE_BENCH_KEY
+ENCORE_BENCH_KEY=$(cat "$WORK/key")
+export ENCORE_BENCH_MEMBERS=$MEMBERS ENCORE_BENCH_LUA=$ROOT/bench/wrk
+
+SERVER_PID=""
+stop_server() {
+  if [[ -n $SERVER_PID ]]; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}
+trap stop_server EXIT
+
+for round in $(seq "$ROUNDS"); do
+  for pair in "$@"; do
+    label=${pair%%=*}
+    binary=${pair#*=}
+    rm -f "$WORK"/run.db*
+    cp "$WORK/seed.db" "$WORK/run.db"
+    "$binary" --db "$WORK/run.db" --program "$ROOT/examples/program.json" \
+      --listen "127.0.0.1:$PORT" 2>"$WORK/server-$label.log" &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+      curl -skf "https://127.0.0.1:$PORT/v1/noop" >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+    sleep 10
+    out=$(wrk -t2 -c64 -d"${DURATION}s" --latency -s "$ROOT/bench/wrk/$SCRIPT.lua" \
+      "https://127.0.0.1:$PORT" 2>&1)
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+    non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+    echo "round $round $label req/s=$rps p99=$p99 non-2xx=${non2xx:-0}"
+    stop_server
+  done
+done
