@@ -56,14 +56,12 @@ class Ledger::ReadPool {
 class Ledger::Checkpointer {
  public:
   Checkpointer(const std::string& path, std::chrono::milliseconds interval, int lazy_below_frames,
-               int force_restart_frames, WalResetGuard& guard,
-               const std::atomic<int>& writer_wal_frames)
+               int force_restart_frames, WalResetGuard& guard)
       : store_(open_sqlite_store(path, OpenMode::read_write)),
         interval_(interval),
         lazy_below_frames_(lazy_below_frames),
         force_restart_frames_(force_restart_frames),
         guard_(guard),
-        writer_wal_frames_(writer_wal_frames),
         thread_([this] { run(); }) {}
   ~Checkpointer() {
     {
@@ -81,14 +79,13 @@ class Ledger::Checkpointer {
     int previous_frames = -1;
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
-      const int frames = writer_wal_frames_.load();
+      const int frames = guard_.writer_wal_frames();
       const bool due = background_pass_due(frames, previous_frames, lazy_below_frames_);
       previous_frames = frames;
       if (!due) continue;
       lock.unlock();
       try {
-        guard_.run([this] { return store_->checkpoint_passive(force_restart_frames_); },
-                   [this] { return writer_wal_frames_.load(); });
+        guard_.run([this] { return store_->checkpoint_passive(force_restart_frames_); });
       } catch (const std::exception&) {
         // An I/O error here loses nothing (the WAL keeps every commit); the next tick retries.
       }
@@ -101,7 +98,6 @@ class Ledger::Checkpointer {
   const int lazy_below_frames_;
   const int force_restart_frames_;
   WalResetGuard& guard_;
-  const std::atomic<int>& writer_wal_frames_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
@@ -161,8 +157,7 @@ void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
   if (wal_restart_frames_ > 0) {
     try {
       if (write_store_->wal_frames() > wal_restart_frames_) {
-        wal_guard_.try_run([&] { return write_store_->restart_wal_if_long(wal_restart_frames_); },
-                           [&] { return write_store_->wal_frames(); });
+        wal_guard_.try_run([&] { return write_store_->restart_wal_if_long(wal_restart_frames_); });
       }
     } catch (const std::exception&) {
       // The WAL keeps every commit, so a failed copy loses nothing and must not fail this batch;
@@ -175,8 +170,8 @@ void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
   try {
     batch(*writer_);
     write_store_->commit();
-    wal_guard_.committed(guard_seen, write_store_->wal_commits() != wal_commits_before);
-    writer_wal_frames_.store(write_store_->wal_frames(), std::memory_order_relaxed);
+    wal_guard_.committed(guard_seen, write_store_->wal_commits() != wal_commits_before,
+                         write_store_->wal_frames());
   } catch (...) {
     write_store_->rollback();
     writer_->load_chain_head();  // the in-memory chain head must match the file again
@@ -283,9 +278,8 @@ void Ledger::start_background_checkpoints(std::chrono::milliseconds interval,
   if (checkpointer_) return;
   // 3/4: passes wait while the WAL is shorter and growing (checkpoint_cadence.h). 4x: restarts
   // by the writer failed for three more thresholds' worth of WAL.
-  checkpointer_ =
-      std::make_unique<Checkpointer>(path_, interval, wal_restart_frames / 4 * 3,
-                                     4 * wal_restart_frames, wal_guard_, writer_wal_frames_);
+  checkpointer_ = std::make_unique<Checkpointer>(path_, interval, wal_restart_frames / 4 * 3,
+                                                 4 * wal_restart_frames, wal_guard_);
   std::lock_guard lock(write_mutex_);
   write_store_->take_over_wal_restarts();
   wal_restart_frames_ = wal_restart_frames;

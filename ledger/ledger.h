@@ -99,7 +99,7 @@ class Ledger {
   MemberCache::Stats cache_stats() const;
   // The WAL's length in pages after the writer's last commit (0 before background checkpoints
   // start). It grows to default_wal_restart_frames under load, then starts over.
-  int wal_frames() const { return writer_wal_frames_.load(std::memory_order_relaxed); }
+  int wal_frames() const { return wal_guard_.writer_wal_frames(); }
 
  private:
   Ledger(std::string path, Program program, const Clock& clock);
@@ -124,8 +124,7 @@ class Ledger {
   std::unique_ptr<BatchMembers> batch_;
   bool self_check_ = false;
   int wal_restart_frames_ = 0;  // 0: SQLite checkpoints at commit (guarded by write_mutex_)
-  std::atomic<int> writer_wal_frames_{0};       // the WAL's length after the writer's last commit
-  WalResetGuard wal_guard_;                     // checkpoints never overlap a WAL restart
+  WalResetGuard wal_guard_;     // checkpoints never overlap a WAL restart
   std::unique_ptr<Checkpointer> checkpointer_;  // last: stopped before the stores close
 };
 

@@ -745,19 +745,28 @@ class SqliteStore final : public Store {
     // back to a RESTART checkpoint, which waits (busy handler, at most 5 s) for those readers and
     // for the writer's current batch.
     WalCheckpoint done;
-    int rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                       &done.log_frames, &done.copied_frames);
-    if (rc == SQLITE_OK && force_restart_frames > 0 && done.log_frames > force_restart_frames) {
-      rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_RESTART,
-                                     &done.log_frames, &done.copied_frames);
-    }
+    const int rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                             &done.log_frames, &done.copied_frames);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       throw std::runtime_error(std::string("wal checkpoint failed: ") + sqlite3_errstr(rc));
     }
+    done.ran = rc == SQLITE_OK;
+    if (!done.ran || force_restart_frames <= 0 || done.log_frames <= force_restart_frames) {
+      return done;
+    }
     // A RESTART that copied every frame but gave up waiting for readers returns SQLITE_BUSY with
-    // both counts set; that is still a full copy (wal_reset_guard.h). Without the checkpoint lock
-    // both are -1.
-    done.ran = rc == SQLITE_OK || done.log_frames >= 0;
+    // both counts set; that is still a full copy (wal_reset_guard.h). One that got no checkpoint
+    // lock (counts -1) or failed leaves the PASSIVE's report, which the guard must still see: a
+    // full copy it missed would not pause it (review finding). The error itself changes nothing
+    // here; the next pass tries again.
+    WalCheckpoint restart;
+    const int restart_rc =
+        sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_RESTART,
+                                  &restart.log_frames, &restart.copied_frames);
+    if ((restart_rc == SQLITE_OK || restart_rc == SQLITE_BUSY) && restart.log_frames >= 0) {
+      restart.ran = true;
+      return restart;
+    }
     return done;
   }
 

@@ -39,22 +39,20 @@ namespace encore {
 class WalResetGuard {
  public:
   // The background pass: waits for a checkpoint in progress, then runs `checkpoint` (returning a
-  // WalCheckpoint) unless the rule above forbids it. `writer_wal_frames()` returns the WAL's
-  // length after the writer's last commit; it is read under the guard's lock (a value read before
-  // could predate a restart and a full copy). Returns whether it ran.
-  template <class Checkpoint, class WriterFrames>
-  bool run(Checkpoint checkpoint, WriterFrames writer_wal_frames) {
+  // WalCheckpoint) unless the rule above forbids it. Returns whether it ran.
+  template <class Checkpoint>
+  bool run(Checkpoint checkpoint) {
     std::lock_guard lock(mutex_);
-    return run_locked(checkpoint, writer_wal_frames);
+    return run_locked(checkpoint);
   }
 
   // The writer, between transactions: the same, but never waits (returns false at once while
   // another checkpoint runs).
-  template <class Checkpoint, class WriterFrames>
-  bool try_run(Checkpoint checkpoint, WriterFrames writer_wal_frames) {
+  template <class Checkpoint>
+  bool try_run(Checkpoint checkpoint) {
     std::unique_lock lock(mutex_, std::try_to_lock);
     if (!lock.owns_lock()) return false;
-    return run_locked(checkpoint, writer_wal_frames);
+    return run_locked(checkpoint);
   }
 
   // What the writer saw before BEGIN; it hands it back to committed().
@@ -67,8 +65,12 @@ class WalResetGuard {
   // the batch refused) left the WAL fully copied, so the next one may still start it over. A full
   // copy reported while the transaction ran (allowed by the second rule) keeps the pause: its
   // own pause waits for a transaction that began after it.
+  // `wal_frames` is the WAL's length after this commit. It is recorded before the pause can end:
+  // a pass that saw the pause ended with the old length could take a WAL the commit started over
+  // for one the writer had made longer (review finding).
   Seen before_write() const { return Seen{state_.load()}; }
-  void committed(Seen seen, bool wrote_frames) {
+  void committed(Seen seen, bool wrote_frames, int wal_frames) {
+    writer_wal_frames_.store(wal_frames);
     if (!wrote_frames || (seen.state & paused_bit) == 0) return;
     auto expected = seen.state;
     state_.compare_exchange_strong(expected, seen.state & ~paused_bit);
@@ -76,15 +78,19 @@ class WalResetGuard {
 
   // True from a checkpoint that copied every frame until the writer's next transaction committed.
   bool paused() const { return (state_.load() & paused_bit) != 0; }
+  // The WAL's length after the writer's last commit (0 before the first).
+  int writer_wal_frames() const { return writer_wal_frames_.load(); }
 
  private:
   static constexpr std::uint64_t paused_bit = 1;  // above it: how many full copies were reported
 
-  template <class Checkpoint, class WriterFrames>
-  bool run_locked(Checkpoint& checkpoint, WriterFrames& writer_wal_frames) {
+  template <class Checkpoint>
+  bool run_locked(Checkpoint& checkpoint) {
     // full_copy_log_frames_ and the report count only change under mutex_.
     const std::uint64_t state = state_.load();
-    if ((state & paused_bit) != 0 && writer_wal_frames() <= full_copy_log_frames_) return false;
+    if ((state & paused_bit) != 0 && writer_wal_frames_.load() <= full_copy_log_frames_) {
+      return false;
+    }
     const WalCheckpoint done = checkpoint();
     if (done.copied_all()) {
       full_copy_log_frames_ = done.log_frames;
@@ -101,6 +107,7 @@ class WalResetGuard {
   std::atomic<std::uint64_t> state_{paused_bit};
   // The WAL's length as the last full copy saw it; none yet: no length passes the second rule.
   int full_copy_log_frames_ = std::numeric_limits<int>::max();
+  std::atomic<int> writer_wal_frames_{0};
 };
 
 }  // namespace encore
