@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <limits>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -751,23 +752,30 @@ class SqliteStore final : public Store {
       throw std::runtime_error(std::string("wal checkpoint failed: ") + sqlite3_errstr(rc));
     }
     done.ran = rc == SQLITE_OK;
-    if (!done.ran || force_restart_frames <= 0 || done.log_frames <= force_restart_frames) {
+    // No RESTART after a PASSIVE that copied everything: the guard pauses on that report, and a
+    // RESTART that cannot get the write lock within 5 s quietly runs as a PASSIVE next to the
+    // writer's open transaction, which may be starting the WAL over (review finding). After a
+    // partial copy nothing can start the WAL over (wal_reset_guard.h), so the RESTART is safe.
+    if (!done.ran || done.copied_all() || force_restart_frames <= 0 ||
+        done.log_frames <= force_restart_frames) {
       return done;
     }
     // A RESTART that copied every frame but gave up waiting for readers returns SQLITE_BUSY with
-    // both counts set; that is still a full copy (wal_reset_guard.h). One that got no checkpoint
-    // lock (counts -1) or failed leaves the PASSIVE's report, which the guard must still see: a
-    // full copy it missed would not pause it (review finding). The error itself changes nothing
-    // here; the next pass tries again.
+    // both counts set; that is still a full copy. One that got no checkpoint lock (counts -1)
+    // copied nothing: the PASSIVE's report stands. One that failed otherwise may have copied
+    // everything first: reported as a full copy of unknown length, which pauses the guard until
+    // the writer's next commit (safe; the next pass retries).
     WalCheckpoint restart;
     const int restart_rc =
         sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_RESTART,
                                   &restart.log_frames, &restart.copied_frames);
-    if ((restart_rc == SQLITE_OK || restart_rc == SQLITE_BUSY) && restart.log_frames >= 0) {
+    if (restart_rc == SQLITE_OK || restart_rc == SQLITE_BUSY) {
+      if (restart.log_frames < 0) return done;
       restart.ran = true;
       return restart;
     }
-    return done;
+    constexpr int unknown = std::numeric_limits<int>::max();
+    return WalCheckpoint{true, unknown, unknown};
   }
 
   void backup_to(const std::string& path, const BackupProgress& progress) override {
