@@ -156,9 +156,8 @@ void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
   WalResetGuard::Seen guard_seen;
   if (wal_restart_frames_ > 0) {
     try {
-      if (write_store_->wal_frames() > wal_restart_frames_) {
-        wal_guard_.try_run([&] { return write_store_->restart_wal_if_long(wal_restart_frames_); });
-      }
+      // Does nothing while the WAL is not longer than the threshold (Store::restart_wal_if_long).
+      wal_guard_.try_run([&] { return write_store_->restart_wal_if_long(wal_restart_frames_); });
     } catch (const std::exception&) {
       // The WAL keeps every commit, so a failed copy loses nothing and must not fail this batch;
       // the next batch tries again, and the background pass has its own fallback.
