@@ -6,7 +6,9 @@
 #
 #   bench/alternate-servers.sh purchase 12 3 before=/tmp/encore-server.old after=build-rel/api/encore-server
 #
-# Arguments: SCRIPT (bench/wrk/SCRIPT.lua), DURATION seconds, ROUNDS, then LABEL=BINARY pairs.
+# Arguments: SCRIPT (bench/wrk/SCRIPT.lua), DURATION seconds, ROUNDS, then LABEL=BINARY pairs. A
+# pair may name its own seeded database as LABEL=BINARY,DB (e.g. a copy of seed.db converted to
+# another page size); the default is WORK/seed.db.
 # Environment: BUILD_DIR (build-rel, for bench_seed), MEMBERS (100000), PORT (28443), WORK
 # (/tmp/encore-alternate: the seeded database and its pos key are kept there between calls).
 set -euo pipefail
@@ -44,8 +46,13 @@ for round in $(seq "$ROUNDS"); do
   for pair in "$@"; do
     label=${pair%%=*}
     binary=${pair#*=}
+    seed=$WORK/seed.db
+    if [[ $binary == *,* ]]; then
+      seed=${binary#*,}
+      binary=${binary%%,*}
+    fi
     rm -f "$WORK"/run.db*
-    cp "$WORK/seed.db" "$WORK/run.db"
+    cp "$seed" "$WORK/run.db"
     "$binary" --db "$WORK/run.db" --program "$ROOT/examples/program.json" \
       --listen "127.0.0.1:$PORT" 2>"$WORK/server-$label.log" &
     SERVER_PID=$!

@@ -5,6 +5,8 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <stdexcept>
 #include <thread>
@@ -13,6 +15,7 @@
 #include "ledger/migrations.h"
 #include "ledger/sqlite_reminder_store.h"
 #include "ledger/store.h"
+#include "ledger/writer_vfs.h"
 
 namespace encore {
 namespace {
@@ -234,6 +237,11 @@ void apply_pragmas(SQLite::Database& db, OpenMode mode) {
     db.exec("PRAGMA journal_mode = WAL");
     // FULL: the WAL is fsync'd at every commit, so an acknowledged write survives power loss.
     db.exec("PRAGMA synchronous = FULL");
+    // The writer VFS holds a commit's WAL frames until its sync; below FULL a commit would publish
+    // frames to other connections without one.
+    if (db.execAndGet("PRAGMA synchronous").getInt() < 2) {
+      throw std::logic_error("read-write connections need synchronous = FULL");
+    }
   } else {
     db.exec("PRAGMA temp_store = MEMORY");
   }
@@ -253,9 +261,13 @@ void migrate(SQLite::Database& db) {
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::string& path, OpenMode mode)
-      : db_(path, mode == OpenMode::read_write
-                      ? SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX
-                      : SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX) {
+      : db_(path,
+            mode == OpenMode::read_write
+                ? SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX
+                : SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX,
+            0,
+            // A commit's WAL frames in few writes (ledger/writer_vfs.h).
+            mode == OpenMode::read_write ? writer_vfs() : "") {
     apply_pragmas(db_, mode);
     if (mode == OpenMode::read_write) migrate(db_);
   }
@@ -265,7 +277,13 @@ class SqliteStore final : public Store {
   void begin_write() override { stmt(sql_begin_immediate_).exec(); }
   void commit() override {
     reset_statements();
+    CoalescedWalCommit coalesced(db_.getHandle());
     stmt(sql_commit_).exec();
+    if (!coalesced.committed()) {
+      // Other connections could read frames not yet written: stop before anyone relies on them.
+      std::fprintf(stderr, "encore: a COMMIT published WAL frames before writing them\n");
+      std::abort();
+    }
   }
   void rollback() override {
     reset_statements();

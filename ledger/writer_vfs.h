@@ -1,0 +1,59 @@
+// The SQLite VFS of read-write connections: the default VFS, except for WAL files. SQLite writes
+// each WAL frame with two pwrite calls (the 24-byte header and the 4 KiB page), ~20 calls per
+// purchase; in a purchase run `pwrite` was a fifth of the writer thread's samples
+// (docs/PERFORMANCE.md). During a COMMIT wrapped in CoalescedWalCommit (below) the frames are
+// gathered into one buffer and reach the kernel as one write per 64 KiB of contiguous frames.
+//
+// The buffer is written out before every other operation on the file (sync, read, truncate,
+// size, file control, fetch, close) and before any write that does not extend it. SQLite syncs
+// the WAL at every commit when `synchronous = FULL`, and only then publishes the new frames to
+// other connections (the wal-index), so nothing another connection can read is held back. Between
+// two syncs the kernel may reorder or drop unsynced writes anyway, so a crash with frames in the
+// buffer is one SQLite already recovers from. WAL files of databases without power-safe overwrite
+// (SQLite then pads commits after the sync) are never buffered. SqliteStore checks
+// `synchronous = FULL` on every read-write connection.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+
+namespace encore {
+
+// Registers the VFS once (thread-safe) and returns its name for sqlite3_open_v2.
+const char* writer_vfs();
+
+// WAL writes are gathered only inside this scope, around a COMMIT on `db` (a connection opened
+// with writer_vfs() and synchronous = FULL), and only those of `db`'s own WAL: there every frame
+// SQLite writes is followed by the commit's sync, which writes the buffer out before SQLite
+// publishes the frames. Outside it (cache spills during statements, other connections, tools)
+// writes go straight through, so no buffered frame can outlive a rolled-back transaction and later
+// land on frames another connection committed. Leaving the scope without committed() drops what a
+// failed COMMIT left in the buffer.
+class CoalescedWalCommit {
+ public:
+  explicit CoalescedWalCommit(sqlite3* db);
+  ~CoalescedWalCommit();
+  CoalescedWalCommit(const CoalescedWalCommit&) = delete;
+  CoalescedWalCommit& operator=(const CoalescedWalCommit&) = delete;
+
+  // Call once the COMMIT succeeded. Its sync has written the buffer out; false means it had not
+  // (a commit without a sync: synchronous lowered on the connection), so frames SQLite already
+  // published were only in memory. They are written out now; the caller treats it as a broken
+  // invariant.
+  [[nodiscard]] bool committed();
+
+ private:
+  sqlite3* db_;
+  sqlite3_file* previous_target_;  // an enclosing scope's database on this thread, if any
+  bool committed_ = false;
+};
+
+// Process-wide counts, for tests and diagnostics.
+struct WriterVfsStats {
+  std::uint64_t wal_writes_buffered = 0;  // WAL writes taken into a buffer (inside a COMMIT)
+  std::uint64_t wal_writes_issued = 0;    // writes that reached the underlying VFS
+};
+WriterVfsStats writer_vfs_stats();
+
+}  // namespace encore
