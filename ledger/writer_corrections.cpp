@@ -62,9 +62,13 @@ Result<PostingResult> Writer::reverse_entry(std::int64_t entry_id, const std::st
           due = order->earned_points - order->reversed_due;
           order->reversed_due = order->earned_points;
           order->base_reversed = order->base_points;
-        } else if (order && order->bonus_entry_id == original->id) {
-          due = order->bonus_points - order->bonus_reversed;
-          order->bonus_reversed = order->bonus_points;
+        } else if (order) {
+          // A purchase can trigger several bonuses (one entry each, `bonus_points` their sum).
+          // `bonus_reversed` counts every bonus point taken back, by reversals of single bonus
+          // entries and by a full refund (all that is left): so this entry gives back its own
+          // points at most, and a later full refund takes back only the other bonuses.
+          due = std::min(original->points, order->bonus_points - order->bonus_reversed);
+          order->bonus_reversed += due;
         }
         if (due <= 0) {
           return make_error(ErrorCode::already_reversed, "entry_id",

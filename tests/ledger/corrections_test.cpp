@@ -142,6 +142,63 @@ TEST_CASE("partial refunds after an earn reversal never take the points back twi
   check_verified(f);
 }
 
+TEST_CASE("with two bonuses on one purchase, each is taken back once and only its own points",
+          "[corrections]") {
+  // Two nth-purchase promotions fire on the same 2nd purchase: two bonus entries, 200 and 50.
+  nlohmann::json bonus_a = {{"id", "second-visit"},
+                            {"kind", "nth_purchase_bonus"},
+                            {"n", 2},
+                            {"within_days", 30},
+                            {"bonus_points", 200}};
+  nlohmann::json bonus_b = bonus_a;
+  bonus_b["id"] = "second-visit-extra";
+  bonus_b["bonus_points"] = 50;
+  LedgerFixture f(make_program({{"promotions", {bonus_a, bonus_b}}}));
+  f.enrol("m1");
+  REQUIRE(f.buy("m1", "o1", 1000));       // 10
+  auto second = f.buy("m1", "o2", 2000);  // 20 + 200 + 50
+  REQUIRE(second);
+  REQUIRE(second->bonus_points == 250);
+  REQUIRE(second->entries.size() == 3);
+  const auto& first_bonus = second->entries[1];
+  const auto& second_bonus = second->entries[2];
+  REQUIRE(first_bonus.kind == EntryKind::bonus);
+  REQUIRE(second_bonus.kind == EntryKind::bonus);
+  REQUIRE(first_bonus.points + second_bonus.points == 250);
+  CHECK(f.balance("m1").balance == 280);
+
+  SECTION("reversing the first bonus takes back its points, not both bonuses") {
+    auto r = f.reverse(first_bonus.id, "promotion misconfigured");
+    REQUIRE(r);
+    CHECK(f.balance("m1").balance == 280 - first_bonus.points);
+    // The full refund then takes back the earn and the other bonus only.
+    auto refund = f.refund("o2", "r1", 2000);
+    REQUIRE(refund);
+    CHECK(refund->points_reversed == 20 + second_bonus.points);
+  }
+  SECTION("reversing the second bonus, then a full refund, never takes it back twice") {
+    auto r = f.reverse(second_bonus.id, "promotion misconfigured");
+    REQUIRE(r);
+    CHECK(f.balance("m1").balance == 280 - second_bonus.points);
+    auto refund = f.refund("o2", "r1", 2000);
+    REQUIRE(refund);
+    CHECK(refund->points_reversed == 20 + first_bonus.points);
+  }
+  SECTION("after a full refund, reversing a bonus is refused: nothing is left to take back") {
+    auto refund = f.refund("o2", "r1", 2000);
+    REQUIRE(refund);
+    CHECK(refund->points_reversed == 270);
+    auto r = f.reverse(second_bonus.id, "promotion misconfigured");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::already_reversed);
+  }
+  // Every section ends with the member back at the first purchase's points.
+  auto b = f.balance("m1");
+  CHECK(b.balance == 10);
+  CHECK(b.debt == 0);
+  check_verified(f);
+}
+
 TEST_CASE("reversing an earn whose points were spent is refused under clamp", "[corrections]") {
   LedgerFixture f(make_program({{"refund_shortfall", "clamp"}}));
   f.enrol("m1");
