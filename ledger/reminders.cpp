@@ -1,6 +1,7 @@
 #include "ledger/reminders.h"
 
 #include <algorithm>
+#include <cassert>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -311,24 +312,34 @@ TimePoint next_run_at(const Program& program, TimePoint now) {
   return slot > now ? slot : slot_on(program, add_days(today, 1));
 }
 
-ReminderRunResult run_reminder_planning(Ledger& ledger) {
+ReminderRunResult run_reminder_planning(Ledger& ledger, const ReminderRunOptions& options) {
+  assert(options.rows_per_transaction > 0 && "empty chunks");
   const TimePoint now = ledger.clock().now();
   std::vector<ReminderRow> planned;
   ledger.with_reader([&](Store& s) { planned = plan_reminders(s, ledger.program(), now); });
   ReminderRunResult result;
   result.run_date = due_run_date(ledger.program(), now);
-  ledger.write_batch([&](Writer& w) {
-    Store& store = w.store();
-    for (auto& row : planned) {
-      auto member = store.member(row.member_id);  // consent may have changed since the snapshot
-      if (!member || !member->marketing_opt_in || member->erased_at) continue;
-      if (store.reminders().insert_reminder(row)) result.planned.push_back(std::move(row));
-    }
-    auto schedule = store.reminders().reminder_schedule();
-    if (!schedule || schedule->last_run_date < result.run_date) {
-      store.reminders().set_reminder_schedule(ReminderSchedule{result.run_date, now});
-    }
-  });
+  std::size_t next = 0;
+  do {
+    const std::size_t end = std::min(planned.size(), next + options.rows_per_transaction);
+    const bool last = end == planned.size();
+    ledger.write_batch([&](Writer& w) {
+      Store& store = w.store();
+      for (std::size_t i = next; i < end; ++i) {
+        auto& row = planned[i];
+        auto member = store.member(row.member_id);  // consent may have changed since the snapshot
+        if (!member || !member->marketing_opt_in || member->erased_at) continue;
+        if (store.reminders().insert_reminder(row)) result.planned.push_back(std::move(row));
+      }
+      if (!last) return;
+      auto schedule = store.reminders().reminder_schedule();
+      if (!schedule || schedule->last_run_date < result.run_date) {
+        store.reminders().set_reminder_schedule(ReminderSchedule{result.run_date, now});
+      }
+    });
+    next = end;
+    if (!last && options.after_each_transaction) options.after_each_transaction();
+  } while (next < planned.size());
   return result;
 }
 

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,9 +35,19 @@ struct ReminderRunResult {
   std::string run_date;              // local date of the run, program time zone
 };
 
-// Plans on a read snapshot, then inserts in one write transaction (re-checking consent; the
-// UNIQUE dedupe key keeps anything from being planned twice) and records the run date.
-ReminderRunResult run_reminder_planning(Ledger& ledger);
+struct ReminderRunOptions {
+  // Outbox rows per write transaction. In one transaction, a run at 1M members held the writer
+  // for ~40 s (docs/PERFORMANCE.md) and every purchase waited for it; between chunks the
+  // server's batches commit.
+  std::size_t rows_per_transaction = 250;
+  std::function<void()> after_each_transaction;  // tests: runs between two chunks
+};
+
+// Plans on a read snapshot, then inserts in chunks of write transactions (re-checking consent;
+// the UNIQUE dedupe key keeps anything from being planned twice) and records the run date in
+// the last one. A run stopped half-way is completed by the next: the run date was not recorded,
+// so the run is still due, and rows already in the outbox are skipped by their dedupe key.
+ReminderRunResult run_reminder_planning(Ledger& ledger, const ReminderRunOptions& options = {});
 
 // The daily slot due at `now`: today's `run_at` when passed, else yesterday's (local date).
 std::string due_run_date(const Program& program, TimePoint now);

@@ -280,6 +280,51 @@ TEST_CASE("the same day two runs are idempotent and the schedule remembers the r
   CHECK(next_run_at(f.ledger->program(), f.clock.now()) == at("2026-03-22T10:00:00Z"));
 }
 
+TEST_CASE("a run inserts in chunks: other writes commit between them", "[reminders][schedule]") {
+  Fixture f(program_with(json::array({dormant_rule})), "2026-01-10T09:00:00Z");
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = "m" + std::to_string(i);
+    f.member(id);
+    REQUIRE(f.buy(id, "o" + std::to_string(i), 20000));
+  }
+  f.member("late");
+  f.clock.advance(days{70});
+  REQUIRE(f.plan().size() == 5);
+
+  SECTION("a purchase posted between two chunks is committed before the run ends") {
+    ReminderRunOptions options;
+    options.rows_per_transaction = 2;
+    int chunks_done = 0;
+    options.after_each_transaction = [&] {
+      ++chunks_done;
+      if (chunks_done != 1) return;
+      // Not blocked by the run: the writer is free between its transactions.
+      REQUIRE(f.buy("late", "o-late", 1000));
+      // The first chunk is committed and visible; the run date is not recorded yet.
+      CHECK(f.outbox().size() == 2);
+      CHECK(reminder_run_due(*f.ledger, f.clock.now()));
+    };
+    auto result = run_reminder_planning(*f.ledger, options);
+    CHECK(chunks_done == 2);  // 5 rows in chunks of 2: two pauses between three transactions
+    CHECK(result.planned.size() == 5);
+    CHECK(f.outbox().size() == 5);
+    CHECK_FALSE(reminder_run_due(*f.ledger, f.clock.now()));
+    CHECK(f.balance("late").balance == 10);
+  }
+  SECTION("a run stopped after its first chunk is completed by the next run") {
+    ReminderRunOptions options;
+    options.rows_per_transaction = 2;
+    options.after_each_transaction = [] { throw std::runtime_error("stopped"); };
+    CHECK_THROWS(run_reminder_planning(*f.ledger, options));
+    CHECK(f.outbox().size() == 2);
+    CHECK(reminder_run_due(*f.ledger, f.clock.now()));
+    auto rest = run_reminder_planning(*f.ledger);
+    CHECK(rest.planned.size() == 3);  // the first two are skipped by their dedupe key
+    CHECK(f.outbox().size() == 5);
+    CHECK_FALSE(reminder_run_due(*f.ledger, f.clock.now()));
+  }
+}
+
 TEST_CASE("retry delays grow exponentially with jitter and a cap", "[reminders]") {
   using ms = std::chrono::milliseconds;
   CHECK(retry_delay(1, ms{1000}, ms{60000}, 0.5) == ms{1000});
