@@ -11,6 +11,7 @@
 #include <ctime>
 #include <mutex>
 #include <random>
+#include <shared_mutex>
 #include <string>
 
 #include "ledger/hash.h"
@@ -19,25 +20,40 @@ namespace encore::api {
 namespace {
 
 std::atomic<int> g_threshold{static_cast<int>(LogLevel::info)};
-std::mutex g_long_line_mutex;
+// Shared by writers of lines up to PIPE_BUF, exclusive for longer ones (see write_line).
+std::shared_mutex g_long_line_mutex;
 
 // Writes one whole line to stderr. A line of at most PIPE_BUF (4 KiB) bytes goes out in one
-// write(2) without a lock: the kernel keeps such a write whole against the other threads' writes,
-// to a pipe (POSIX) and to a regular file (Linux serialises writes through a shared file offset,
-// and O_APPEND writes are atomic). The earlier fwrite + fflush under a process-wide mutex held
-// the lock across the syscall: in a balance run the two I/O threads spent 5.5% of the server's
-// samples waiting on and waking each other there (docs/PERFORMANCE.md). Longer lines (rare: a
-// log() call with large fields) are written under a mutex, in as many writes as the kernel takes.
-// Logging never fails the caller: a write error drops the rest of the line.
+// write(2), and writers of such lines do not wait for each other: the kernel keeps the write
+// whole against the other threads' writes, to a pipe (POSIX) and to a regular file (Linux
+// serialises writes through a shared file offset, and O_APPEND writes are atomic). The earlier
+// fwrite + fflush under a process-wide mutex held the lock across the syscall: in a balance run
+// the two I/O threads spent 5.5% of the server's samples waiting on and waking each other there
+// (docs/PERFORMANCE.md). A longer line (rare: a log() call with large fields) may take several
+// writes on a pipe, so it is written under the exclusive lock: no short line lands inside it.
+// Logging never fails the caller: after a write error the line is ended with a newline if
+// possible, so the next line starts on its own.
 void write_line(std::string_view text) {
-  std::unique_lock<std::mutex> lock(g_long_line_mutex, std::defer_lock);
-  if (text.size() > PIPE_BUF) lock.lock();
+  const bool long_line = text.size() > PIPE_BUF;
+  std::shared_lock<std::shared_mutex> shared(g_long_line_mutex, std::defer_lock);
+  std::unique_lock<std::shared_mutex> exclusive(g_long_line_mutex, std::defer_lock);
+  if (long_line) {
+    exclusive.lock();
+  } else {
+    shared.lock();
+  }
+  bool partial = false;
   while (!text.empty()) {
     const ssize_t written = ::write(STDERR_FILENO, text.data(), text.size());
     if (written < 0) {
       if (errno == EINTR) continue;
+      if (partial) {
+        const ssize_t ignored = ::write(STDERR_FILENO, "\n", 1);
+        (void)ignored;
+      }
       return;
     }
+    partial = true;
     text.remove_prefix(static_cast<std::size_t>(written));
   }
 }

@@ -313,7 +313,8 @@ TimePoint next_run_at(const Program& program, TimePoint now) {
 }
 
 ReminderRunResult run_reminder_planning(Ledger& ledger, const ReminderRunOptions& options) {
-  assert(options.rows_per_transaction > 0 && "empty chunks");
+  // At least one row per transaction: 0 would never finish.
+  const std::size_t rows_per_transaction = std::max<std::size_t>(1, options.rows_per_transaction);
   const TimePoint now = ledger.clock().now();
   std::vector<ReminderRow> planned;
   ledger.with_reader([&](Store& s) { planned = plan_reminders(s, ledger.program(), now); });
@@ -321,7 +322,7 @@ ReminderRunResult run_reminder_planning(Ledger& ledger, const ReminderRunOptions
   result.run_date = due_run_date(ledger.program(), now);
   std::size_t next = 0;
   do {
-    const std::size_t end = std::min(planned.size(), next + options.rows_per_transaction);
+    const std::size_t end = std::min(planned.size(), next + rows_per_transaction);
     const bool last = end == planned.size();
     ledger.write_batch([&](Writer& w) {
       Store& store = w.store();

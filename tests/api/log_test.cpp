@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -18,29 +19,53 @@ using namespace encore::api;
 
 namespace {
 
-// Sends this process's stderr to `path` for the object's lifetime.
-class StderrToFile {
+// Sends this process's stderr to `path` for the object's lifetime: straight into the file, or
+// through a pipe whose reader is slow (small reads with pauses), so that the pipe fills and a
+// write larger than PIPE_BUF is split by the kernel.
+class StderrRedirect {
  public:
-  explicit StderrToFile(const std::string& path) : saved_(::dup(STDERR_FILENO)) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    REQUIRE(fd >= 0);
-    REQUIRE(::dup2(fd, STDERR_FILENO) == STDERR_FILENO);
-    ::close(fd);
+  StderrRedirect(const std::string& path, bool through_slow_pipe) : saved_(::dup(STDERR_FILENO)) {
+    const int file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    REQUIRE(file >= 0);
+    if (!through_slow_pipe) {
+      REQUIRE(::dup2(file, STDERR_FILENO) == STDERR_FILENO);
+      ::close(file);
+      return;
+    }
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    REQUIRE(::dup2(fds[1], STDERR_FILENO) == STDERR_FILENO);
+    ::close(fds[1]);
+    reader_ = std::thread([read_end = fds[0], file] {
+      char buf[512];
+      for (long n = 0;; ++n) {
+        const ssize_t got = ::read(read_end, buf, sizeof buf);
+        if (got <= 0) break;
+        REQUIRE(::write(file, buf, static_cast<std::size_t>(got)) == got);
+        if (n % 64 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      ::close(read_end);
+      ::close(file);
+    });
   }
-  ~StderrToFile() {
-    ::dup2(saved_, STDERR_FILENO);
+  ~StderrRedirect() {
+    ::dup2(saved_, STDERR_FILENO);  // closes the pipe's last write end: the reader sees EOF
     ::close(saved_);
+    if (reader_.joinable()) reader_.join();
   }
-  StderrToFile(const StderrToFile&) = delete;
-  StderrToFile& operator=(const StderrToFile&) = delete;
+  StderrRedirect(const StderrRedirect&) = delete;
+  StderrRedirect& operator=(const StderrRedirect&) = delete;
 
  private:
   int saved_;
+  std::thread reader_;
 };
 
 }  // namespace
 
 TEST_CASE("log lines from concurrent threads reach stderr whole", "[log]") {
+  const bool through_slow_pipe = GENERATE(false, true);
+  INFO("through a slow pipe: " << through_slow_pipe);
   const auto path =
       (std::filesystem::temp_directory_path() / ("encore-log-test-" + std::to_string(::getpid())))
           .string();
@@ -48,7 +73,7 @@ TEST_CASE("log lines from concurrent threads reach stderr whole", "[log]") {
   constexpr int lines_per_thread = 2000;
   const std::string long_value(6000, 'x');  // past PIPE_BUF: written under the lock
   {
-    StderrToFile redirect(path);
+    StderrRedirect redirect(path, through_slow_pipe);
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([t, &long_value] {
