@@ -4,8 +4,8 @@
 //   reminders_bench [--members 1000000] [--lots-per-member 10] [--db PATH] [--reuse]
 //                   [--chunk-rows 250]
 #include <SQLiteCpp/SQLiteCpp.h>
-#include <algorithm>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>

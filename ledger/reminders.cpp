@@ -1,7 +1,6 @@
 #include "ledger/reminders.h"
 
 #include <algorithm>
-#include <cassert>
 #include <unordered_map>
 #include <unordered_set>
 

@@ -19,10 +19,6 @@ constexpr const char* vfs_name = "encore-writer";
 // szOsFile is this plus the underlying szOsFile).
 constexpr std::size_t header_bytes = 64;
 
-// The unix VFS masks every write's length to 17 bits (seekAndWriteFd: `nBuf &= 0x1ffff`), so a
-// 128 KiB write would silently become a 0-byte one (SQLITE_FULL). No write we issue is larger.
-constexpr int max_write_bytes = 64 * 1024;
-
 struct Counters {
   std::atomic<std::uint64_t> wal_writes_buffered{0};
   std::atomic<std::uint64_t> wal_writes_issued{0};
@@ -46,7 +42,9 @@ sqlite3_file*& coalescing_target_this_thread() {
 }
 
 // One buffer per open WAL file: 15 frames of 4 KiB pages per write instead of 2 writes per frame.
-constexpr int buffer_capacity_bytes = max_write_bytes;
+// No larger: the unix VFS masks every write's length to 17 bits (seekAndWriteFd:
+// `nBuf &= 0x1ffff`), so a 128 KiB write would silently become a 0-byte one (SQLITE_FULL).
+constexpr int buffer_capacity_bytes = 64 * 1024;
 
 struct CoalescingFile {
   sqlite3_file base;           // base.pMethods == &coalescing_methods

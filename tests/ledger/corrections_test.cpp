@@ -167,22 +167,20 @@ TEST_CASE("with two bonuses on one purchase, each is taken back once and only it
   REQUIRE(first_bonus.points + second_bonus.points == 250);
   CHECK(f.balance("m1").balance == 280);
 
-  SECTION("reversing the first bonus takes back its points, not both bonuses") {
-    auto r = f.reverse(first_bonus.id, "promotion misconfigured");
-    REQUIRE(r);
-    CHECK(f.balance("m1").balance == 280 - first_bonus.points);
-    // The full refund then takes back the earn and the other bonus only.
+  // Reverse one bonus, then refund the whole purchase: the reversal takes back that bonus's own
+  // points, and the refund the earn and the other bonus only.
+  auto reverse_then_refund = [&](const Entry& reversed, const Entry& other) {
+    REQUIRE(f.reverse(reversed.id, "promotion misconfigured"));
+    CHECK(f.balance("m1").balance == 280 - reversed.points);
     auto refund = f.refund("o2", "r1", 2000);
     REQUIRE(refund);
-    CHECK(refund->points_reversed == 20 + second_bonus.points);
+    CHECK(refund->points_reversed == 20 + other.points);
+  };
+  SECTION("reversing the first bonus takes back its points, not both bonuses") {
+    reverse_then_refund(first_bonus, second_bonus);
   }
   SECTION("reversing the second bonus, then a full refund, never takes it back twice") {
-    auto r = f.reverse(second_bonus.id, "promotion misconfigured");
-    REQUIRE(r);
-    CHECK(f.balance("m1").balance == 280 - second_bonus.points);
-    auto refund = f.refund("o2", "r1", 2000);
-    REQUIRE(refund);
-    CHECK(refund->points_reversed == 20 + first_bonus.points);
+    reverse_then_refund(second_bonus, first_bonus);
   }
   SECTION("after a full refund, reversing a bonus is refused: nothing is left to take back") {
     auto refund = f.refund("o2", "r1", 2000);
