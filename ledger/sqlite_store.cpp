@@ -581,6 +581,16 @@ class SqliteStore final : public Store {
     s.exec();
   }
 
+  std::vector<std::int64_t> awarded_bonus_entries(const std::string& member_id,
+                                                  const std::string& order_id) override {
+    auto& s = stmt(sql_awards_of_order_);
+    put(s, 1, member_id);
+    put(s, 2, order_id);
+    std::vector<std::int64_t> out;
+    while (s.executeStep()) out.push_back(s.getColumn(0).getInt64());
+    return out;
+  }
+
   std::optional<std::int64_t> reversal_of(std::int64_t entry_id) override {
     auto& s = stmt(sql_reversal_);
     put(s, 1, entry_id);
@@ -956,6 +966,10 @@ class SqliteStore final : public Store {
   const std::string sql_insert_award_ =
       "INSERT INTO promotion_awards (member_id, promotion_id, order_id, entry_id) VALUES "
       "(?,?,?,?)";
+  // The primary key's member_id prefix finds the member's few awards; order_id filters them.
+  const std::string sql_awards_of_order_ =
+      "SELECT entry_id FROM promotion_awards WHERE member_id = ? AND order_id = ? "
+      "ORDER BY entry_id";
   const std::string sql_reversal_ = "SELECT reversal_entry_id FROM reversals WHERE entry_id = ?";
   const std::string sql_insert_reversal_ =
       "INSERT INTO reversals (entry_id, reversal_entry_id) VALUES (?,?)";

@@ -189,6 +189,9 @@ class Store {
   virtual bool promotion_awarded(const std::string& member_id, const std::string& promotion_id) = 0;
   virtual void insert_promotion_award(const std::string& member_id, const std::string& promotion_id,
                                       const std::string& order_id, std::int64_t entry_id) = 0;
+  // The bonus entries one purchase triggered (one per promotion), in entry id order.
+  virtual std::vector<std::int64_t> awarded_bonus_entries(const std::string& member_id,
+                                                          const std::string& order_id) = 0;
 
   virtual std::optional<std::int64_t> reversal_of(std::int64_t entry_id) = 0;
   virtual void insert_reversal(std::int64_t entry_id, std::int64_t reversal_entry_id) = 0;

@@ -19,13 +19,6 @@ Entry correction(const Entry& original, EntryKind kind, const std::string& reaso
   return e;
 }
 
-std::optional<std::int64_t> lot_of_entry(const MemberState& state, std::int64_t entry_id) {
-  for (const auto& lot : state.lots) {
-    if (lot.entry_id == entry_id) return lot.id;
-  }
-  return std::nullopt;
-}
-
 // Puts drawn points back into the very lots they came from, with their original expiry.
 Points put_back(Posting& p, MemberState& state, const std::vector<LotDraw>& draws) {
   Points total = 0;

@@ -65,9 +65,11 @@ inline std::optional<Error> check_text(const std::optional<std::string>& text,
 
 Error insufficient(Points available_points, Points wanted);
 
-// The open lots with these ids, in the order given (a purchase's own lots come first).
+// The open lots with these ids, in the order given (a purchase's own lots come first), each once.
 std::vector<LotRow*> own_lots(MemberState& state,
-                              std::initializer_list<std::optional<std::int64_t>> ids);
+                              const std::vector<std::optional<std::int64_t>>& lot_ids);
+// The id of the open lot that entry `entry_id` created, if it still has points.
+std::optional<std::int64_t> lot_of_entry(const MemberState& state, std::int64_t entry_id);
 // Posts `entry` taking back `due` points (refund or reversal); returns the points taken.
 Points take_back(Posting& p, MemberState& state, Points due, const std::vector<LotRow*>& own,
                  Entry entry);

@@ -118,15 +118,26 @@ Result<PurchaseResult> Writer::purchase(const PurchaseRequest& request, const Ac
 }
 
 std::vector<LotRow*> own_lots(MemberState& state,
-                              std::initializer_list<std::optional<std::int64_t>> ids) {
+                              const std::vector<std::optional<std::int64_t>>& lot_ids) {
   std::vector<LotRow*> out;
-  for (const auto& id : ids) {
+  for (const auto& id : lot_ids) {
     if (!id) continue;
     for (auto& lot : state.lots) {
-      if (lot.id == *id && lot.remaining > 0) out.push_back(&lot);
+      // Each lot once: the clamp in take_back sums the own lots' pending points.
+      if (lot.id == *id && lot.remaining > 0 &&
+          std::find(out.begin(), out.end(), &lot) == out.end()) {
+        out.push_back(&lot);
+      }
     }
   }
   return out;
+}
+
+std::optional<std::int64_t> lot_of_entry(const MemberState& state, std::int64_t entry_id) {
+  for (const auto& lot : state.lots) {
+    if (lot.entry_id == entry_id) return lot.id;
+  }
+  return std::nullopt;
 }
 
 // Takes `due` points back for a refund or a reversal (SPEC 4): first out of the purchase's own
@@ -212,21 +223,43 @@ Result<RefundResult> Writer::refund(const RefundRequest& request, const Actor& a
     order->base_reversed = std::max(
         order->base_reversed,
         proportional_floor(order->base_points, order->refunded_minor, order->amount_minor));
-    auto own = own_lots(*state, {order->earn_lot_id, order->bonus_lot_id});
+    // The purchase's own lots are its earn lot and the lots of every bonus it triggered (one
+    // per promotion). Looked up afresh for each take_back: it drops the lots it empties.
+    std::vector<std::int64_t> bonus_entries =
+        p.store().awarded_bonus_entries(order->member_id, order->order_id);
+    if (bonus_entries.empty() && order->bonus_entry_id) {
+      bonus_entries.push_back(*order->bonus_entry_id);
+    }
+    auto purchase_lots = [&](std::optional<std::int64_t> first_lot_id) {
+      std::vector<std::optional<std::int64_t>> ids{first_lot_id, order->earn_lot_id};
+      for (auto entry_id : bonus_entries) ids.push_back(lot_of_entry(*state, entry_id));
+      return own_lots(*state, ids);
+    };
     Entry e = new_entry(order->member_id, EntryKind::reverse, p.now());
     e.order_id = order->order_id;
     e.refund_id = request.refund_id;
     e.ref_entry_id = order->earn_entry_id;
     e.actor = actor.name;
-    Points reversed = take_back(p, *state, due, own, e);
+    Points reversed = take_back(p, *state, due, purchase_lots(std::nullopt), e);
     if (order->refunded_minor == order->amount_minor) {
-      // A full refund also takes back the bonus this purchase triggered.
-      Points bonus_due = order->bonus_points - order->bonus_reversed;
+      // A full refund also takes back the bonuses this purchase triggered: one reverse entry per
+      // bonus, out of that bonus's own lot first. A bonus an admin reversal already took back is
+      // skipped (`bonus_reversed` counted it), and the total never exceeds what is left of
+      // `bonus_points` (rows written before reversals were counted per bonus stay exact too).
+      Points bonus_left = order->bonus_points - order->bonus_reversed;
       order->bonus_reversed = order->bonus_points;
-      e.promotion_id = order->bonus_promotion_id;
-      e.ref_entry_id = order->bonus_entry_id;
-      reversed += take_back(p, *state, bonus_due,
-                            own_lots(*state, {order->bonus_lot_id, order->earn_lot_id}), e);
+      for (auto entry_id : bonus_entries) {
+        if (bonus_left <= 0) break;
+        if (p.store().reversal_of(entry_id)) continue;
+        auto bonus = p.store().entry(entry_id);
+        if (!bonus || bonus->kind != EntryKind::bonus) continue;
+        Points bonus_due = std::min(bonus->points, bonus_left);
+        bonus_left -= bonus_due;
+        e.promotion_id = bonus->promotion_id;
+        e.ref_entry_id = entry_id;
+        reversed +=
+            take_back(p, *state, bonus_due, purchase_lots(lot_of_entry(*state, entry_id)), e);
+      }
     }
     p.update_order(*state, *order);
     p.store().insert_refund(

@@ -144,24 +144,12 @@ TEST_CASE("partial refunds after an earn reversal never take the points back twi
 
 TEST_CASE("with two bonuses on one purchase, each is taken back once and only its own points",
           "[corrections]") {
-  // Two nth-purchase promotions fire on the same 2nd purchase: two bonus entries, 200 and 50.
-  nlohmann::json bonus_a = {{"id", "second-visit"},
-                            {"kind", "nth_purchase_bonus"},
-                            {"n", 2},
-                            {"within_days", 30},
-                            {"bonus_points", 200}};
-  nlohmann::json bonus_b = bonus_a;
-  bonus_b["id"] = "second-visit-extra";
-  bonus_b["bonus_points"] = 50;
-  LedgerFixture f(make_program({{"promotions", {bonus_a, bonus_b}}}));
-  f.enrol("m1");
-  REQUIRE(f.buy("m1", "o1", 1000));       // 10
-  auto second = f.buy("m1", "o2", 2000);  // 20 + 200 + 50
-  REQUIRE(second);
-  REQUIRE(second->bonus_points == 250);
-  REQUIRE(second->entries.size() == 3);
-  const auto& first_bonus = second->entries[1];
-  const auto& second_bonus = second->entries[2];
+  LedgerFixture f(make_program(two_second_purchase_bonuses()));
+  auto second = f.first_and_second_purchase("m1").second;
+  REQUIRE(second.bonus_points == 250);
+  REQUIRE(second.entries.size() == 3);
+  const auto& first_bonus = second.entries[1];
+  const auto& second_bonus = second.entries[2];
   REQUIRE(first_bonus.kind == EntryKind::bonus);
   REQUIRE(second_bonus.kind == EntryKind::bonus);
   REQUIRE(first_bonus.points + second_bonus.points == 250);
@@ -191,6 +179,29 @@ TEST_CASE("with two bonuses on one purchase, each is taken back once and only it
     CHECK(r.error().code == ErrorCode::already_reversed);
   }
   // Every section ends with the member back at the first purchase's points.
+  auto b = f.balance("m1");
+  CHECK(b.balance == 10);
+  CHECK(b.debt == 0);
+  check_verified(f);
+}
+
+TEST_CASE("a full refund never takes twice a bonus reversed before reversals were counted",
+          "[corrections]") {
+  LedgerFixture f(make_program(two_second_purchase_bonuses()));
+  auto second = f.first_and_second_purchase("m1").second;
+  const auto& second_bonus = second.entries[2];
+  REQUIRE(f.reverse(second_bonus.id, "promotion misconfigured"));
+  {
+    // Before 638823d a reversal of the second bonus was not counted in bonus_reversed: such rows
+    // exist in older databases.
+    SQLite::Database db(f.path, SQLite::OPEN_READWRITE);
+    REQUIRE(db.exec("UPDATE orders SET bonus_reversed = 0 WHERE order_id = 'o2'") == 1);
+  }
+  auto refund = f.refund("o2", "r1", 2000);
+  REQUIRE(refund);
+  CHECK(refund->points_reversed == 20 + 200);
+  REQUIRE(refund->entries.size() == 2);
+  CHECK(refund->entries[1].ref_entry_id == second.entries[1].id);
   auto b = f.balance("m1");
   CHECK(b.balance == 10);
   CHECK(b.debt == 0);

@@ -40,6 +40,20 @@ inline Program make_program(const nlohmann::json& overrides = nlohmann::json::ob
   return std::move(program).value();
 }
 
+// Two nth-purchase promotions that both fire on a member's 2nd purchase: two bonus entries on one
+// order, 200 and 50 points.
+inline nlohmann::json two_second_purchase_bonuses() {
+  nlohmann::json bonus_a = {{"id", "second-visit"},
+                            {"kind", "nth_purchase_bonus"},
+                            {"n", 2},
+                            {"within_days", 30},
+                            {"bonus_points", 200}};
+  nlohmann::json bonus_b = bonus_a;
+  bonus_b["id"] = "second-visit-extra";
+  bonus_b["bonus_points"] = 50;
+  return {{"promotions", {bonus_a, bonus_b}}};
+}
+
 struct LedgerFixture {
   explicit LedgerFixture(Program program = make_program(),
                          std::string start = "2026-01-10T12:00:00Z",
@@ -68,6 +82,15 @@ struct LedgerFixture {
                              std::int64_t amount_minor) {
     PurchaseRequest req{member, order, amount_minor, "EUR"};
     return ledger->write([&](Writer& w) { return w.purchase(req, actor); });
+  }
+  // Enrols `member` and posts "o1" (10 points), then "o2" (20 points; as the member's 2nd
+  // purchase it triggers two_second_purchase_bonuses(): +200 and +50 in two bonus entries).
+  std::pair<PurchaseResult, PurchaseResult> first_and_second_purchase(const std::string& member) {
+    enrol(member);
+    auto first = buy(member, "o1", 1000);
+    auto second = buy(member, "o2", 2000);
+    if (!first || !second) throw std::runtime_error("purchase failed");
+    return {std::move(first).value(), std::move(second).value()};
   }
   Result<RefundResult> refund(const std::string& order, const std::string& refund_id,
                               std::int64_t amount_minor) {

@@ -155,6 +155,69 @@ TEST_CASE("a full refund also reverses the bonus the purchase triggered", "[refu
   check_verified(f);
 }
 
+TEST_CASE("a full refund takes back every bonus of the purchase, each from its own lot",
+          "[refund]") {
+  LedgerFixture f(make_program(two_second_purchase_bonuses()));
+  auto [first, second] = f.first_and_second_purchase("m1");
+  REQUIRE(second.entries.size() == 3);
+  const auto& bonus_a = second.entries[1];
+  const auto& bonus_b = second.entries[2];
+  auto refund = f.refund("o2", "r1", 2000);
+  REQUIRE(refund);
+  CHECK(refund->points_reversed == 270);
+  // One reverse entry per bonus, naming its promotion and entry, drawn from that bonus's own lot
+  // (never from the first purchase's lot, which must stay whole with its own expiry).
+  REQUIRE(refund->entries.size() == 3);
+  for (std::size_t i = 1; i < 3; ++i) {
+    const auto& bonus = second.entries[i];
+    const auto& reverse = refund->entries[i];
+    CHECK(reverse.kind == EntryKind::reverse);
+    CHECK(reverse.points == -bonus.points);
+    CHECK(reverse.promotion_id == bonus.promotion_id);
+    CHECK(reverse.ref_entry_id == bonus.id);
+    REQUIRE(reverse.lots.size() == 1);
+    CHECK(reverse.lots[0].lot_id == bonus.id);
+    CHECK(reverse.lots[0].points == bonus.points);
+  }
+  CHECK(bonus_a.promotion_id == "second-visit");
+  CHECK(bonus_b.promotion_id == "second-visit-extra");
+  // What is left is exactly the first purchase's lot.
+  auto spent = f.redeem("m1", 10);
+  REQUIRE(spent);
+  REQUIRE(spent->entries[0].lots.size() == 1);
+  CHECK(spent->entries[0].lots[0].lot_id == first.entries[0].id);
+  CHECK(spent->balance.balance == 0);
+  check_verified(f);
+}
+
+TEST_CASE("under clamp, a full refund takes back every still-pending bonus of the purchase",
+          "[refund]") {
+  auto doc = two_second_purchase_bonuses();
+  doc["refund_shortfall"] = "clamp";
+  doc["pending_days"] = 14;
+  LedgerFixture f(make_program(doc));
+  auto second = f.first_and_second_purchase("m1").second;  // all pending
+  REQUIRE(second.bonus_points == 250);
+  // Nothing is available yet: the clamp may only take the purchase's own pending points, and all
+  // of its lots are its own, the second bonus's included.
+  SECTION("a full refund") {
+    auto refund = f.refund("o2", "r1", 2000);
+    REQUIRE(refund);
+    CHECK(refund->points_reversed == 270);
+  }
+  SECTION("a bonus reversed first, then a full refund") {
+    REQUIRE(f.reverse(second.entries[1].id, "promotion misconfigured"));
+    auto refund = f.refund("o2", "r1", 2000);
+    REQUIRE(refund);
+    CHECK(refund->points_reversed == 70);
+  }
+  auto b = f.balance("m1");
+  CHECK(b.balance == 10);
+  CHECK(b.pending == 10);
+  CHECK(b.debt == 0);
+  check_verified(f);
+}
+
 TEST_CASE("refund after redemption leaves debt under the debt policy", "[refund]") {
   LedgerFixture f;  // refund_shortfall defaults to "debt"
   f.enrol("m1");
