@@ -225,10 +225,11 @@ Result<RefundResult> Writer::refund(const RefundRequest& request, const Actor& a
         proportional_floor(order->base_points, order->refunded_minor, order->amount_minor));
     // The purchase's own lots are its earn lot and the lots of every bonus it triggered (one
     // per promotion). Looked up afresh for each take_back: it drops the lots it empties.
-    std::vector<std::int64_t> bonus_entries =
-        p.store().awarded_bonus_entries(order->member_id, order->order_id);
-    if (bonus_entries.empty() && order->bonus_entry_id) {
-      bonus_entries.push_back(*order->bonus_entry_id);
+    // (Every bonus has had its promotion_awards row since the first schema; an order without
+    // a bonus needs no lookup.)
+    std::vector<std::int64_t> bonus_entries;
+    if (order->bonus_entry_id) {
+      bonus_entries = p.store().awarded_bonus_entries(order->member_id, order->order_id);
     }
     auto purchase_lots = [&](std::optional<std::int64_t> first_lot_id) {
       std::vector<std::optional<std::int64_t>> ids{first_lot_id, order->earn_lot_id};
