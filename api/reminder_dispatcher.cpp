@@ -102,6 +102,24 @@ void ReminderDispatcher::stop() {
   requests_.clear();
 }
 
+bool ReminderDispatcher::stopping() const {
+  std::lock_guard lock(mutex_);
+  return stopping_;
+}
+
+ReminderRunResult ReminderDispatcher::plan() {
+  ReminderRunOptions run;
+  run.rows_per_transaction = options_.rows_per_transaction;
+  run.after_each_transaction = options_.after_run_chunk;
+  run.keep_going = [this] { return !stopping(); };
+  auto result = run_reminder_planning(ledger_, run);
+  if (!result.complete) {
+    log_info("reminder run stopped for shutdown; the next run completes it",
+             {{"planned", result.planned.size()}, {"run_date", result.run_date}});
+  }
+  return result;
+}
+
 void ReminderDispatcher::loop() {
   for (;;) {
     std::deque<Planned> requests;
@@ -112,18 +130,30 @@ void ReminderDispatcher::loop() {
     }
     try {
       for (auto& done : requests) {
+        if (stopping()) {
+          done(nullptr, "the reminder dispatcher stopped");
+          continue;
+        }
         try {
-          auto result = run_reminder_planning(ledger_);
+          auto result = plan();
+          if (!result.complete) {
+            done(nullptr, "the server is stopping: the run planned " +
+                              std::to_string(result.planned.size()) +
+                              " reminders, and the next run completes it");
+            continue;
+          }
           log_info("reminders planned", {{"planned", result.planned.size()}, {"on_demand", true}});
           done(&result, "");
         } catch (const std::exception& e) {
           done(nullptr, e.what());
         }
       }
-      if (options_.schedule && reminder_run_due(ledger_, ledger_.clock().now())) {
-        auto result = run_reminder_planning(ledger_);
-        log_info("reminders planned",
-                 {{"planned", result.planned.size()}, {"run_date", result.run_date}});
+      if (options_.schedule && !stopping() && reminder_run_due(ledger_, ledger_.clock().now())) {
+        auto result = plan();
+        if (result.complete) {
+          log_info("reminders planned",
+                   {{"planned", result.planned.size()}, {"run_date", result.run_date}});
+        }
       }
       deliver_due();
     } catch (const std::exception& e) {

@@ -28,6 +28,8 @@ struct DispatcherOptions {
   std::chrono::milliseconds retry_cap{std::chrono::minutes(10)};  // ENCORE_REMINDER_RETRY_CAP_MS
   std::chrono::milliseconds poll{1000};
   bool schedule = true;  // ENCORE_REMINDER_SCHEDULE=off disables the daily run (tests)
+  std::size_t rows_per_transaction = ReminderRunOptions{}.rows_per_transaction;
+  std::function<void()> after_run_chunk;  // tests: runs on the dispatcher thread between chunks
 };
 DispatcherOptions dispatcher_options(const EnvLookup& env);
 
@@ -42,10 +44,14 @@ class ReminderDispatcher {
 
   // Plans now on the dispatcher thread, calls `done` there, then delivers.
   void run_now(Planned done);
+  // Ends a planning run between two chunks (it stays due and completes at the next start), and
+  // delivery between two reminders, then joins the thread.
   void stop();
+  bool stopping() const;
 
  private:
   void loop();
+  ReminderRunResult plan();
   void deliver_due();
   void deliver_file(const FileSink& sink, const std::vector<ReminderRow>& due);
   void deliver_webhook(const WebhookSink& sink, const ReminderRow& row);
@@ -53,7 +59,7 @@ class ReminderDispatcher {
 
   Ledger& ledger_;
   DispatcherOptions options_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Planned> requests_;
   bool stopping_ = false;

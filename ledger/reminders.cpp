@@ -319,8 +319,8 @@ ReminderRunResult run_reminder_planning(Ledger& ledger, const ReminderRunOptions
   ledger.with_reader([&](Store& s) { planned = plan_reminders(s, ledger.program(), now); });
   ReminderRunResult result;
   result.run_date = due_run_date(ledger.program(), now);
-  std::size_t next = 0;
-  do {
+  // One transaction per chunk; the last one (also when nothing is planned) records the run date.
+  for (std::size_t next = 0;;) {
     const std::size_t end = std::min(planned.size(), next + rows_per_transaction);
     const bool last = end == planned.size();
     ledger.write_batch([&](Writer& w) {
@@ -338,8 +338,13 @@ ReminderRunResult run_reminder_planning(Ledger& ledger, const ReminderRunOptions
       }
     });
     next = end;
-    if (!last && options.after_each_transaction) options.after_each_transaction();
-  } while (next < planned.size());
+    if (last) break;
+    if (options.after_each_transaction) options.after_each_transaction();
+    if (options.keep_going && !options.keep_going()) {
+      result.complete = false;
+      break;
+    }
+  }
   return result;
 }
 

@@ -33,6 +33,9 @@ nlohmann::json reminder_json(const ReminderRow& row);
 struct ReminderRunResult {
   std::vector<ReminderRow> planned;  // inserted into the outbox by this run
   std::string run_date;              // local date of the run, program time zone
+  // False when `keep_going` ended the run between two chunks: the run date is not recorded, so
+  // the run stays due and the next one completes it.
+  bool complete = true;
 };
 
 struct ReminderRunOptions {
@@ -41,6 +44,9 @@ struct ReminderRunOptions {
   // server's batches commit.
   std::size_t rows_per_transaction = 250;
   std::function<void()> after_each_transaction;  // tests: runs between two chunks
+  // Asked between two chunks, after `after_each_transaction`: false ends the run there (a server
+  // shutting down need not wait for a run of a million members).
+  std::function<bool()> keep_going;
 };
 
 // Plans on a read snapshot, then inserts in chunks of write transactions (re-checking consent;
