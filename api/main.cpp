@@ -76,9 +76,20 @@ int serve(const encore::api::Config& config) {
   }
   add_reminder_routes(router, services, reminders.get());
   Server server(config, std::move(router));
-  int code = server.run();
+  ShutdownHooks hooks;
+  // An on-demand reminder run ends at its next chunk and answers while the drain waits for it.
+  hooks.on_signal = [&reminders] {
+    if (reminders) reminders->request_stop();
+  };
+  // Both may still complete requests: stopped while the server's io_context exists.
+  hooks.after_io = [&reminders, &writes] {
+    if (reminders) reminders->stop();
+    writes.stop();  // every acknowledged write already committed; this drains stragglers
+  };
+  int code = server.run(hooks);
+  // Again for a server that failed to start (no-ops after after_io).
   if (reminders) reminders->stop();
-  writes.stop();  // every acknowledged write already committed; this drains stragglers
+  writes.stop();
   return code;
 }
 

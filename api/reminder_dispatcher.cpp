@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 #include "api/log.h"
@@ -61,6 +62,25 @@ double jitter_unit() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
+Error stopping_error() {
+  return make_error(ErrorCode::overloaded, "", "the server is stopping; run the reminders again");
+}
+
+// A Planned callback is called once; what it throws is logged, never retried.
+void answer(const ReminderDispatcher::Planned& done, const ReminderRunResult* result,
+            const Error* error) {
+  try {
+    done(result, error);
+  } catch (const std::exception& e) {
+    log_error("reminder run callback failed", {{"error", e.what()}});
+  }
+}
+
+void answer(const ReminderDispatcher::Planned& done, const ReminderRunResult* result,
+            const Error& error) {
+  answer(done, result, &error);
+}
+
 }  // namespace
 
 DispatcherOptions dispatcher_options(const EnvLookup& env) {
@@ -68,6 +88,12 @@ DispatcherOptions dispatcher_options(const EnvLookup& env) {
   o.retry_base = env_ms(env, "ENCORE_REMINDER_RETRY_BASE_MS", o.retry_base);
   o.retry_cap = env_ms(env, "ENCORE_REMINDER_RETRY_CAP_MS", o.retry_cap);
   if (auto s = env("ENCORE_REMINDER_SCHEDULE"); s && *s == "off") o.schedule = false;
+  if (auto rows = env("ENCORE_REMINDER_CHUNK_ROWS"); rows && !rows->empty()) {
+    char* end = nullptr;
+    const long long n = std::strtoll(rows->c_str(), &end, 10);
+    if (*end == '\0' && n >= 1 && n <= 1'000'000)
+      o.rows_per_transaction = static_cast<std::size_t>(n);
+  }
   return o;
 }
 
@@ -87,19 +113,24 @@ void ReminderDispatcher::run_now(Planned done) {
       return;
     }
   }
-  done(nullptr, "the reminder dispatcher is stopping");
+  answer(done, nullptr, stopping_error());
+}
+
+void ReminderDispatcher::request_stop() {
+  std::lock_guard lock(mutex_);
+  stopping_ = true;
+  wake_.notify_all();
 }
 
 void ReminderDispatcher::stop() {
+  request_stop();
+  if (thread_.joinable()) thread_.join();
+  std::deque<Planned> left;
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ && !thread_.joinable()) return;
-    stopping_ = true;
-    wake_.notify_all();
+    left.swap(requests_);
   }
-  if (thread_.joinable()) thread_.join();
-  for (auto& done : requests_) done(nullptr, "the reminder dispatcher stopped");
-  requests_.clear();
+  for (auto& done : left) answer(done, nullptr, stopping_error());
 }
 
 bool ReminderDispatcher::stopping() const {
@@ -131,22 +162,25 @@ void ReminderDispatcher::loop() {
     try {
       for (auto& done : requests) {
         if (stopping()) {
-          done(nullptr, "the reminder dispatcher stopped");
+          answer(done, nullptr, stopping_error());
           continue;
         }
+        std::optional<ReminderRunResult> result;
+        std::optional<Error> error;
         try {
-          auto result = plan();
-          if (!result.complete) {
-            done(nullptr, "the server is stopping: the run planned " +
-                              std::to_string(result.planned.size()) +
-                              " reminders, and the next run completes it");
-            continue;
-          }
-          log_info("reminders planned", {{"planned", result.planned.size()}, {"on_demand", true}});
-          done(&result, "");
+          result = plan();
         } catch (const std::exception& e) {
-          done(nullptr, e.what());
+          error = make_error(ErrorCode::internal, "", e.what());
         }
+        if (result && !result->complete) {
+          error = make_error(ErrorCode::overloaded, "",
+                             "the server is stopping: the run planned " +
+                                 std::to_string(result->planned.size()) +
+                                 " reminders, and the next run completes it");
+        } else if (result) {
+          log_info("reminders planned", {{"planned", result->planned.size()}, {"on_demand", true}});
+        }
+        answer(done, error ? nullptr : &*result, error ? &*error : nullptr);
       }
       if (options_.schedule && !stopping() && reminder_run_due(ledger_, ledger_.clock().now())) {
         auto result = plan();

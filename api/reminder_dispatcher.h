@@ -28,6 +28,7 @@ struct DispatcherOptions {
   std::chrono::milliseconds retry_cap{std::chrono::minutes(10)};  // ENCORE_REMINDER_RETRY_CAP_MS
   std::chrono::milliseconds poll{1000};
   bool schedule = true;  // ENCORE_REMINDER_SCHEDULE=off disables the daily run (tests)
+  // ENCORE_REMINDER_CHUNK_ROWS: outbox rows per planning transaction.
   std::size_t rows_per_transaction = ReminderRunOptions{}.rows_per_transaction;
   std::function<void()> after_run_chunk;  // tests: runs on the dispatcher thread between chunks
 };
@@ -35,7 +36,9 @@ DispatcherOptions dispatcher_options(const EnvLookup& env);
 
 class ReminderDispatcher {
  public:
-  using Planned = std::function<void(const ReminderRunResult* result, const std::string& error)>;
+  // Called exactly once per run_now: with the result, or with an error (`overloaded` when the
+  // dispatcher is stopping, `internal` when the run failed).
+  using Planned = std::function<void(const ReminderRunResult* result, const Error* error)>;
 
   ReminderDispatcher(Ledger& ledger, DispatcherOptions options);
   ~ReminderDispatcher();  // stops
@@ -44,8 +47,11 @@ class ReminderDispatcher {
 
   // Plans now on the dispatcher thread, calls `done` there, then delivers.
   void run_now(Planned done);
-  // Ends a planning run between two chunks (it stays due and completes at the next start), and
-  // delivery between two reminders, then joins the thread.
+  // Asks the thread to stop without waiting: a planning run ends at its next chunk boundary (it
+  // stays due and completes at the next start), delivery between two reminders. The server
+  // calls it when a shutdown signal arrives, so an on-demand run answers during the drain.
+  void request_stop();
+  // request_stop(), then joins the thread.
   void stop();
   bool stopping() const;
 

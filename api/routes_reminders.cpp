@@ -46,9 +46,10 @@ void add_reminder_routes(Router& router, Services& s, ReminderDispatcher* dispat
           return respond(error_response(invalid_field("", "run takes no body")));
         }
         if (dispatcher == nullptr) return respond(no_reminders());
-        dispatcher->run_now([respond](const ReminderRunResult* result, const std::string& error) {
+        dispatcher->run_now([respond](const ReminderRunResult* result, const Error* error) {
           if (result == nullptr) {
-            return respond(error_response(make_error(ErrorCode::internal, "", error)));
+            return respond(error_response(
+                error != nullptr ? *error : make_error(ErrorCode::internal, "", "the run failed")));
           }
           respond(
               json_response(http::status::ok, {{"planned", result->planned.size()},

@@ -49,7 +49,7 @@ void stop_when_drained(net::steady_timer& timer, ConnectionRegistry& registry, n
 
 }  // namespace
 
-int Server::run() {
+int Server::run(const ShutdownHooks& hooks) {
   set_log_level(config_.log_level);
   // Declaration order matters: sessions unregister from `registry` and use `tls` while `ioc`
   // destroys its pending handlers, so both are declared (and outlive) before it.
@@ -75,6 +75,7 @@ int Server::run() {
   signals.async_wait([&](boost::system::error_code ec, int signal_number) {
     if (ec) return;
     log_info("shutting down", {{"signal", signal_number}, {"connections", registry.size()}});
+    if (hooks.on_signal) hooks.on_signal();
     listener->stop();
     registry.drain_all();
     stop_when_drained(drain_timer, registry, ioc,
@@ -91,6 +92,9 @@ int Server::run() {
     workers.emplace_back([&ioc] { run_worker(ioc); });
   run_worker(ioc);
   for (auto& t : workers) t.join();
+  // A completion posted from now on is queued on the stopped io_context and destroyed with it,
+  // after the sessions it holds have unregistered: never run on a destroyed one.
+  if (hooks.after_io) hooks.after_io();
   log_info("stopped");
   return 0;
 }

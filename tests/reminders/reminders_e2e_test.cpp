@@ -371,3 +371,66 @@ TEST_CASE("encore-admin reminders plan --dry-run then send then report reminders
   CHECK(human_code == 0);
   CHECK(human_out.find("CONVERTED") != std::string::npos);
 }
+
+TEST_CASE("SIGTERM during an on-demand run: it stops at a chunk, answers 503, and completes later",
+          "[e2e][reminders]") {
+  Env env({{"kind", "file"}, {"path", "reminders.ndjson"}});
+  // Members who bought 90 days ago: one dormant reminder each. Seeded in one transaction.
+  constexpr int members = 3000;
+  {
+    SystemClock clock;
+    auto program = Program::load(env.program);
+    REQUIRE(program);
+    auto ledger = Ledger::open(env.db, std::move(program).value(), clock);
+    const auto bought_at = clock.now() - 90 * day;
+    ledger->write_batch([&](Writer& w) {
+      for (int i = 0; i < members; ++i) {
+        const std::string id = "m" + std::to_string(i);
+        REQUIRE(w.enrol(EnrolRequest{id, std::nullopt, std::nullopt, std::nullopt, true},
+                        Actor{"seed"}));
+        PurchaseRequest buy{id, "o" + std::to_string(i), 20000, "EUR"};
+        buy.occurred_at = bought_at;
+        REQUIRE(w.purchase(buy, Actor{"seed"}));
+      }
+    });
+  }
+  auto options = env.options();
+  // One reminder per transaction: the run takes seconds, longer than the 1 s drain grace, so a
+  // run that did not stop at the signal would be cut off with the connection.
+  options.env.emplace_back("ENCORE_REMINDER_CHUNK_ROWS", "1");
+  options.env.emplace_back("ENCORE_SHUTDOWN_GRACE_SECONDS", "1");
+  {
+    ServerProcess server(options);
+    Client c{server.port(), env.admin_key};
+    HttpResponse run;
+    std::string run_error;  // a connection cut before the answer (the run was not stopped)
+    std::thread runner([&] {
+      try {
+        run = c.call("POST", "/v1/admin/reminders/run");
+      } catch (const std::exception& e) {
+        run_error = e.what();
+      }
+    });
+    // Signal once the run has committed its first chunks (reads never wait for the writer).
+    const auto give_up = std::chrono::steady_clock::now() + 60s;
+    while (c.outbox().empty() && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(20ms);
+    }
+    const int exit_code = server.terminate();
+    runner.join();
+    CHECK(exit_code == 0);
+    REQUIRE(run_error.empty());
+    INFO(run.body);
+    CHECK(run.status == 503);
+    CHECK(json::parse(run.body).at("code") == "overloaded");
+  }
+  // The next run plans the rest, none twice.
+  ServerProcess server(options);
+  Client c{server.port(), env.admin_key};
+  const auto outbox_before = c.outbox().size();
+  CHECK(outbox_before > 0);
+  CHECK(outbox_before < static_cast<std::size_t>(members));
+  auto rest = c.ok("POST", "/v1/admin/reminders/run");
+  CHECK(rest.at("planned").get<std::size_t>() == members - outbox_before);
+  CHECK(c.outbox().size() == static_cast<std::size_t>(members));
+}
