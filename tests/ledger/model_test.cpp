@@ -23,7 +23,9 @@ namespace {
 
 constexpr int pending_days = 7;
 constexpr int expiry_days = 60;
+// Two nth-purchase promotions fire together on a member's 2nd purchase: two bonus entries.
 constexpr Points bonus_points = 200;
+constexpr Points extra_bonus_points = 50;
 
 Program model_program(const std::string& shortfall) {
   return make_program({
@@ -40,7 +42,12 @@ Program model_program(const std::string& shortfall) {
          {"id", "second"},
          {"n", 2},
          {"within_days", 30},
-         {"bonus_points", bonus_points}}}},
+         {"bonus_points", bonus_points}},
+        {{"kind", "nth_purchase_bonus"},
+         {"id", "second-extra"},
+         {"n", 2},
+         {"within_days", 30},
+         {"bonus_points", extra_bonus_points}}}},
       {"refund_shortfall", shortfall},
   });
 }
@@ -71,7 +78,10 @@ struct ModelOrder {
   Points earned = 0;
   Points bonus = 0;
   std::int64_t refunded = 0;
-  Points reversed = 0;  // sum of points_reversed over its refunds
+  Points reversed = 0;  // points taken back by its refunds and by admin reversals of its bonuses
+  std::map<std::int64_t, Points> bonus_entries;  // id -> points
+  std::set<std::int64_t> reversed_entries;       // bonus entries an admin reversed
+  Points bonus_reversed = 0;                     // bonus points those reversals were due
 };
 
 struct ModelHold {
@@ -215,17 +225,19 @@ struct Sequence {
     auto in_window = std::count_if(m.purchases.begin(), m.purchases.end(),
                                    [&](TimePoint t) { return t >= first && t <= window_end; });
     bool expect_bonus = !m.bonus_awarded && occurred <= window_end && in_window >= 2;
-    CHECK(r->bonus_points == (expect_bonus ? bonus_points : 0));
+    CHECK(r->bonus_points == (expect_bonus ? bonus_points + extra_bonus_points : 0));
     if (r->bonus_points > 0) m.bonus_awarded = true;
     Points sum = record_entries(member, r->entries);
     CHECK(sum == r->points_earned + r->bonus_points);
-    model.orders[order] = ModelOrder{member, amount, r->points_earned, r->bonus_points, 0, 0};
-    for (Points p : {r->points_earned, r->bonus_points}) {
-      if (p > 0) {
-        m.credits.push_back(Credit{p, occurred + std::chrono::days{pending_days},
-                                   end_of_day_after(occurred, expiry_days)});
-      }
+    auto& o = model.orders[order];
+    o = ModelOrder{member, amount, r->points_earned, r->bonus_points};
+    for (const auto& e : r->entries) {
+      if (e.kind == EntryKind::bonus) o.bonus_entries[e.id] = e.points;
+      if (e.kind != EntryKind::earn && e.kind != EntryKind::bonus) continue;
+      m.credits.push_back(Credit{e.points, occurred + std::chrono::days{pending_days},
+                                 end_of_day_after(occurred, expiry_days)});
     }
+    CHECK(o.bonus_entries.size() == (expect_bonus ? 2u : 0u));
   }
 
   void refund() {
@@ -272,7 +284,7 @@ struct Sequence {
     Points before_due = o->earned * o->refunded / o->amount;
     o->refunded += amount;
     Points due = o->earned * o->refunded / o->amount - before_due;
-    if (o->refunded == o->amount) due += o->bonus;
+    if (o->refunded == o->amount) due += o->bonus - o->bonus_reversed;
     Points sum = record_entries(o->member, r->entries);
     CHECK(sum == -r->points_reversed);
     if (clamp) {
@@ -283,9 +295,47 @@ struct Sequence {
     }
     o->reversed += r->points_reversed;
     if (!clamp && o->refunded == o->amount) {
-      // A full refund reverses exactly what was earned, bonus included.
+      // A full refund reverses exactly what was earned, every bonus included, counting what
+      // admin reversals of its bonuses took back before.
       CHECK(o->reversed == o->earned + o->bonus);
     }
+  }
+
+  // An admin reversal of one bonus entry (SPEC 4): its own points at most, never a bonus a full
+  // refund or an earlier reversal already took back.
+  void reverse_bonus() {
+    std::vector<std::string> with_bonus;
+    for (const auto& [id, o] : model.orders) {
+      if (!o.bonus_entries.empty()) with_bonus.push_back(id);
+    }
+    if (with_bonus.empty()) return;
+    auto& o = model.orders[with_bonus[static_cast<std::size_t>(
+        uniform(0, static_cast<std::int64_t>(with_bonus.size()) - 1))]];
+    auto [entry_id, points] = *std::next(
+        o.bonus_entries.begin(), uniform(0, static_cast<std::int64_t>(o.bonus_entries.size()) - 1));
+    auto r = fx.reverse(entry_id, "model test");
+    INFO("reverse bonus entry " << entry_id);
+    trace("reverse bonus ", entry_id, " -> ", r ? "ok" : std::string(to_string(r.error().code)));
+    const bool full_refund = o.refunded == o.amount;
+    Points due = std::min(points, o.bonus - o.bonus_reversed);
+    if (o.reversed_entries.count(entry_id) || full_refund || due <= 0) {
+      REQUIRE_FALSE(r);
+      CHECK(r.error().code == ErrorCode::already_reversed);
+      return;
+    }
+    if (!r) {
+      // Under clamp, a bonus whose points are gone (spent, or taken by refunds) is refused.
+      REQUIRE(clamp);
+      CHECK(r.error().code == ErrorCode::insufficient_points);
+      return;
+    }
+    Points sum = record_entries(o.member, r->entries);
+    CHECK(sum < 0);
+    CHECK(-sum <= due);
+    if (!clamp) CHECK(-sum == due);
+    o.reversed_entries.insert(entry_id);
+    o.bonus_reversed += due;
+    o.reversed -= sum;
   }
 
   // Redemption, or a negative adjustment, against the available figure read just before.
@@ -539,8 +589,10 @@ struct Sequence {
       close_hold(true);
     } else if (r <= 82) {
       close_hold(false);
-    } else if (r <= 95) {
+    } else if (r <= 93) {
       time_jump();
+    } else if (r <= 95) {
+      reverse_bonus();
     } else {
       expiry_run();
     }
