@@ -125,6 +125,10 @@ void ReminderDispatcher::request_stop() {
 void ReminderDispatcher::stop() {
   request_stop();
   if (thread_.joinable()) thread_.join();
+  answer_queued();
+}
+
+void ReminderDispatcher::answer_queued() {
   std::deque<Planned> left;
   {
     std::lock_guard lock(mutex_);
@@ -151,37 +155,41 @@ ReminderRunResult ReminderDispatcher::plan() {
   return result;
 }
 
+void ReminderDispatcher::run_requested(const Planned& done) {
+  if (stopping()) return answer(done, nullptr, stopping_error());
+  std::optional<ReminderRunResult> result;
+  std::optional<Error> error;
+  try {
+    result = plan();
+    if (!result->complete) {
+      error = make_error(ErrorCode::overloaded, "",
+                         "the server is stopping: the run planned " +
+                             std::to_string(result->planned.size()) +
+                             " reminders, and the next run completes it");
+    } else {
+      log_info("reminders planned", {{"planned", result->planned.size()}, {"on_demand", true}});
+    }
+  } catch (const std::exception& e) {
+    error = make_error(ErrorCode::internal, "", e.what());
+  } catch (...) {
+    error = make_error(ErrorCode::internal, "", "the run failed");
+  }
+  answer(done, error ? nullptr : &*result, error ? &*error : nullptr);
+}
+
 void ReminderDispatcher::loop() {
   for (;;) {
-    std::deque<Planned> requests;
     {
-      std::unique_lock lock(mutex_);
-      if (stopping_) return;
-      requests.swap(requests_);
+      std::deque<Planned> requests;
+      {
+        std::lock_guard lock(mutex_);
+        if (stopping_) break;
+        requests.swap(requests_);
+      }
+      // Each answered and released here: a callback holds its connection's session.
+      for (auto& done : requests) run_requested(done);
     }
     try {
-      for (auto& done : requests) {
-        if (stopping()) {
-          answer(done, nullptr, stopping_error());
-          continue;
-        }
-        std::optional<ReminderRunResult> result;
-        std::optional<Error> error;
-        try {
-          result = plan();
-        } catch (const std::exception& e) {
-          error = make_error(ErrorCode::internal, "", e.what());
-        }
-        if (result && !result->complete) {
-          error = make_error(ErrorCode::overloaded, "",
-                             "the server is stopping: the run planned " +
-                                 std::to_string(result->planned.size()) +
-                                 " reminders, and the next run completes it");
-        } else if (result) {
-          log_info("reminders planned", {{"planned", result->planned.size()}, {"on_demand", true}});
-        }
-        answer(done, error ? nullptr : &*result, error ? &*error : nullptr);
-      }
       if (options_.schedule && !stopping() && reminder_run_due(ledger_, ledger_.clock().now())) {
         auto result = plan();
         if (result.complete) {
@@ -194,10 +202,13 @@ void ReminderDispatcher::loop() {
       log_error("reminder dispatcher", {{"error", e.what()}});
     }
     std::unique_lock lock(mutex_);
-    if (stopping_) return;
+    if (stopping_) break;
     if (!requests_.empty()) continue;
     wake_.wait_for(lock, options_.poll);
   }
+  // Requests that arrived while the thread was busy are answered now, during the server's drain,
+  // not after it.
+  answer_queued();
 }
 
 void ReminderDispatcher::deliver_due() {

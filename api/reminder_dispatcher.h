@@ -58,6 +58,8 @@ class ReminderDispatcher {
  private:
   void loop();
   ReminderRunResult plan();
+  void run_requested(const Planned& done);  // answers `done` exactly once
+  void answer_queued();                     // answers every queued request: stopping
   void deliver_due();
   void deliver_file(const FileSink& sink, const std::vector<ReminderRow>& due);
   void deliver_webhook(const WebhookSink& sink, const ReminderRow& row);

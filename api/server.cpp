@@ -75,7 +75,12 @@ int Server::run(const ShutdownHooks& hooks) {
   signals.async_wait([&](boost::system::error_code ec, int signal_number) {
     if (ec) return;
     log_info("shutting down", {{"signal", signal_number}, {"connections", registry.size()}});
-    if (hooks.on_signal) hooks.on_signal();
+    // The drain must start whatever the hook does.
+    try {
+      if (hooks.on_signal) hooks.on_signal();
+    } catch (const std::exception& e) {
+      log_error("shutdown hook failed", {{"error", e.what()}});
+    }
     listener->stop();
     registry.drain_all();
     stop_when_drained(drain_timer, registry, ioc,

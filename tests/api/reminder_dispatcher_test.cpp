@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "api/reminder_dispatcher.h"
@@ -69,6 +70,16 @@ TEST_CASE("stopping the dispatcher ends a planning run between chunks; the next 
     running = &dispatcher;
     REQUIRE(first_chunk.get_future().wait_for(std::chrono::seconds{30}) ==
             std::future_status::ready);
+    // An on-demand run queued behind the scheduled one is answered as soon as the thread stops,
+    // without waiting for stop() to join it (the server's drain is still running then).
+    std::promise<std::optional<ErrorCode>> queued;
+    dispatcher.run_now([&](const ReminderRunResult*, const Error* error) {
+      queued.set_value(error != nullptr ? std::optional(error->code) : std::nullopt);
+    });
+    dispatcher.request_stop();
+    auto answer = queued.get_future();
+    REQUIRE(answer.wait_for(std::chrono::seconds{30}) == std::future_status::ready);
+    CHECK(answer.get() == ErrorCode::overloaded);
     dispatcher.stop();
   }
   // One chunk of 2 committed; the run date was not recorded, so the run is still due.
