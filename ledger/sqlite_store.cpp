@@ -80,8 +80,8 @@ constexpr const char* kLotColumns =
     "program_version";
 constexpr const char* kOrderColumns =
     "order_id, member_id, amount_minor, currency, occurred_at, store_id, base_points, "
-    "earned_points, bonus_points, bonus_promotion_id, earn_entry_id, earn_lot_id, "
-    "bonus_entry_id, bonus_lot_id, refunded_minor, reversed_due, base_reversed, bonus_reversed";
+    "earned_points, bonus_points, earn_entry_id, earn_lot_id, bonus_entry_id, refunded_minor, "
+    "reversed_due, base_reversed, bonus_reversed";
 constexpr const char* kHoldColumns =
     "hold_id, member_id, points, order_id, state, created_at, expires_at, captured_points";
 
@@ -155,15 +155,13 @@ OrderRow read_order(SQLite::Statement& s) {
   r.base_points = s.getColumn(6).getInt64();
   r.earned_points = s.getColumn(7).getInt64();
   r.bonus_points = s.getColumn(8).getInt64();
-  r.bonus_promotion_id = opt_text(s.getColumn(9));
-  r.earn_entry_id = opt_int(s.getColumn(10));
-  r.earn_lot_id = opt_int(s.getColumn(11));
-  r.bonus_entry_id = opt_int(s.getColumn(12));
-  r.bonus_lot_id = opt_int(s.getColumn(13));
-  r.refunded_minor = s.getColumn(14).getInt64();
-  r.reversed_due = s.getColumn(15).getInt64();
-  r.base_reversed = s.getColumn(16).getInt64();
-  r.bonus_reversed = s.getColumn(17).getInt64();
+  r.earn_entry_id = opt_int(s.getColumn(9));
+  r.earn_lot_id = opt_int(s.getColumn(10));
+  r.bonus_entry_id = opt_int(s.getColumn(11));
+  r.refunded_minor = s.getColumn(12).getInt64();
+  r.reversed_due = s.getColumn(13).getInt64();
+  r.base_reversed = s.getColumn(14).getInt64();
+  r.bonus_reversed = s.getColumn(15).getInt64();
   return r;
 }
 
@@ -882,15 +880,13 @@ class SqliteStore final : public Store {
     put(s, 7, r.base_points);
     put(s, 8, r.earned_points);
     put(s, 9, r.bonus_points);
-    put(s, 10, r.bonus_promotion_id);
-    put(s, 11, r.earn_entry_id);
-    put(s, 12, r.earn_lot_id);
-    put(s, 13, r.bonus_entry_id);
-    put(s, 14, r.bonus_lot_id);
-    put(s, 15, r.refunded_minor);
-    put(s, 16, r.reversed_due);
-    put(s, 17, r.base_reversed);
-    put(s, 18, r.bonus_reversed);
+    put(s, 10, r.earn_entry_id);
+    put(s, 11, r.earn_lot_id);
+    put(s, 12, r.bonus_entry_id);
+    put(s, 13, r.refunded_minor);
+    put(s, 14, r.reversed_due);
+    put(s, 15, r.base_reversed);
+    put(s, 16, r.bonus_reversed);
   }
 
   SQLite::Database db_;
@@ -933,9 +929,9 @@ class SqliteStore final : public Store {
   const std::string sql_order_ =
       std::string("SELECT ") + kOrderColumns + " FROM orders WHERE order_id = ?";
   const std::string sql_insert_order_ = std::string("INSERT INTO orders (") + kOrderColumns +
-                                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   const std::string sql_update_order_ = std::string("REPLACE INTO orders (") + kOrderColumns +
-                                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   const std::string sql_count_orders_ =
       "SELECT COUNT(*) FROM orders WHERE member_id = ? AND occurred_at >= ? AND occurred_at <= ?";
   const std::string sql_qualifying_ =

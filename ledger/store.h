@@ -63,12 +63,12 @@ struct OrderRow {
   std::optional<std::string> store_id;
   Points base_points = 0;
   Points earned_points = 0;
-  Points bonus_points = 0;
-  std::optional<std::string> bonus_promotion_id;
+  Points bonus_points = 0;  // sum of the bonus entries (promotion_awards names each of them)
   std::optional<std::int64_t> earn_entry_id;
   std::optional<std::int64_t> earn_lot_id;
+  // The first bonus entry, if any. (The orders table's bonus_promotion_id and bonus_lot_id
+  // columns are no longer written: refunds find every bonus through promotion_awards.)
   std::optional<std::int64_t> bonus_entry_id;
-  std::optional<std::int64_t> bonus_lot_id;
   std::int64_t refunded_minor = 0;
   Points reversed_due = 0;
   Points base_reversed = 0;

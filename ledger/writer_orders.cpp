@@ -92,14 +92,10 @@ Result<PurchaseResult> Writer::purchase(const PurchaseRequest& request, const Ac
       e.promotion_id = bonus.promotion_id;
       e.actor = actor.name;
       auto entry_id = p.post(*state, std::move(e)).id;
-      auto lot_id = p.credit_new_lot(*state, entry_id, bonus.points, occurred, vests);
+      p.credit_new_lot(*state, entry_id, bonus.points, occurred, vests);
       p.store().insert_promotion_award(request.member_id, bonus.promotion_id, request.order_id,
                                        entry_id);
-      if (!order.bonus_entry_id) {
-        order.bonus_entry_id = entry_id;
-        order.bonus_lot_id = lot_id;
-        order.bonus_promotion_id = bonus.promotion_id;
-      }
+      if (!order.bonus_entry_id) order.bonus_entry_id = entry_id;
       order.bonus_points += bonus.points;
     }
     p.insert_order(*state, order);
