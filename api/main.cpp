@@ -14,9 +14,11 @@
 #include "api/log.h"
 #include "api/metrics.h"
 #include "api/reminder_dispatcher.h"
+#include "api/report_runner.h"
 #include "api/router.h"
 #include "api/routes.h"
 #include "api/routes_reminders.h"
+#include "api/routes_reports.h"
 #include "api/server.h"
 #include "api/system_routes.h"
 #include "api/write_queue.h"
@@ -28,6 +30,8 @@ namespace {
 // Bounds of the writer: a full queue answers 503 `overloaded` instead of growing without limit.
 constexpr std::size_t max_write_queue_depth = 20'000;
 constexpr std::size_t max_batch_jobs = 1'024;
+// Reports run one at a time (report_runner.h); a few may wait, more are answered 503.
+constexpr std::size_t max_queued_reports = 4;
 
 int serve(const encore::api::Config& config) {
   using namespace encore;
@@ -75,20 +79,25 @@ int serve(const encore::api::Config& config) {
     reminders = std::make_unique<ReminderDispatcher>(*ledger, dispatcher_options(process_env()));
   }
   add_reminder_routes(router, services, reminders.get());
+  ReportRunner reports(max_queued_reports);
+  add_report_routes(router, services, reports);
   Server server(config, std::move(router));
   ShutdownHooks hooks;
   // An on-demand reminder run ends at its next chunk and answers while the drain waits for it.
-  hooks.on_signal = [&reminders] {
+  hooks.on_signal = [&reminders, &reports] {
     if (reminders) reminders->request_stop();
+    reports.request_stop();  // a running report ends at its next check and answers 503
   };
   // Both may still complete requests: stopped while the server's io_context exists.
-  hooks.after_io = [&reminders, &writes] {
+  hooks.after_io = [&reminders, &reports, &writes] {
     if (reminders) reminders->stop();
+    reports.stop();
     writes.stop();  // every acknowledged write already committed; this drains stragglers
   };
   int code = server.run(hooks);
   // Again for a server that failed to start (no-ops after after_io).
   if (reminders) reminders->stop();
+  reports.stop();
   writes.stop();
   return code;
 }

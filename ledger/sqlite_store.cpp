@@ -14,11 +14,20 @@
 
 #include "ledger/migrations.h"
 #include "ledger/sqlite_reminder_store.h"
+#include "ledger/sqlite_report_store.h"
+#include "ledger/sqlite_rows.h"
 #include "ledger/store.h"
 #include "ledger/writer_vfs.h"
 
 namespace encore {
 namespace {
+
+using sqlite_rows::kHoldColumns;
+using sqlite_rows::kLotColumns;
+using sqlite_rows::kMemberColumns;
+using sqlite_rows::read_hold;
+using sqlite_rows::read_lot;
+using sqlite_rows::read_member;
 
 std::int64_t secs(TimePoint t) {
   return t.time_since_epoch().count();
@@ -68,42 +77,13 @@ std::string blob(const SQLite::Column& c) {
   return std::string(static_cast<const char*>(c.getBlob()), static_cast<std::size_t>(c.getBytes()));
 }
 
-constexpr const char* kMemberColumns =
-    "member_id, email, phone, locale, marketing_opt_in, enrolled_at, erased_at, balance, debt, "
-    "tier, tier_reached_at, first_purchase_at, last_purchase_at, purchase_count, "
-    "last_activity_at";
 constexpr const char* kEntryColumns =
     "id, member_id, kind, points, occurred_at, recorded_at, order_id, refund_id, hold_id, "
     "promotion_id, reason, reward, ref_entry_id, actor, lots, hash";
-constexpr const char* kLotColumns =
-    "id, member_id, entry_id, original, remaining, earned_at, vests_at, expires_at, "
-    "program_version";
 constexpr const char* kOrderColumns =
     "order_id, member_id, amount_minor, currency, occurred_at, store_id, base_points, "
     "earned_points, bonus_points, earn_entry_id, earn_lot_id, bonus_entry_id, refunded_minor, "
     "reversed_due, base_reversed, bonus_reversed";
-constexpr const char* kHoldColumns =
-    "hold_id, member_id, points, order_id, state, created_at, expires_at, captured_points";
-
-MemberRow read_member(SQLite::Statement& s) {
-  MemberRow r;
-  r.member_id = s.getColumn(0).getString();
-  r.email = opt_text(s.getColumn(1));
-  r.phone = opt_text(s.getColumn(2));
-  r.locale = opt_text(s.getColumn(3));
-  r.marketing_opt_in = s.getColumn(4).getInt() != 0;
-  r.enrolled_at = from_secs(s.getColumn(5).getInt64());
-  r.erased_at = opt_time(s.getColumn(6));
-  r.balance = s.getColumn(7).getInt64();
-  r.debt = s.getColumn(8).getInt64();
-  r.tier = s.getColumn(9).getString();
-  r.tier_reached_at = from_secs(s.getColumn(10).getInt64());
-  r.first_purchase_at = opt_time(s.getColumn(11));
-  r.last_purchase_at = opt_time(s.getColumn(12));
-  r.purchase_count = s.getColumn(13).getInt64();
-  r.last_activity_at = opt_time(s.getColumn(14));
-  return r;
-}
 
 Entry read_entry(SQLite::Statement& s) {
   Entry e;
@@ -130,20 +110,6 @@ Entry read_entry(SQLite::Statement& s) {
   return e;
 }
 
-LotRow read_lot(SQLite::Statement& s) {
-  LotRow r;
-  r.id = s.getColumn(0).getInt64();
-  r.member_id = s.getColumn(1).getString();
-  r.entry_id = s.getColumn(2).getInt64();
-  r.original = s.getColumn(3).getInt64();
-  r.remaining = s.getColumn(4).getInt64();
-  r.earned_at = from_secs(s.getColumn(5).getInt64());
-  r.vests_at = from_secs(s.getColumn(6).getInt64());
-  r.expires_at = opt_time(s.getColumn(7));
-  r.program_version = s.getColumn(8).getString();
-  return r;
-}
-
 OrderRow read_order(SQLite::Statement& s) {
   OrderRow r;
   r.order_id = s.getColumn(0).getString();
@@ -163,27 +129,6 @@ OrderRow read_order(SQLite::Statement& s) {
   r.base_reversed = s.getColumn(14).getInt64();
   r.bonus_reversed = s.getColumn(15).getInt64();
   return r;
-}
-
-HoldState hold_state_from(const std::string& s) {
-  if (s == "open") return HoldState::open;
-  if (s == "captured") return HoldState::captured;
-  if (s == "released") return HoldState::released;
-  if (s == "expired") return HoldState::expired;
-  throw std::runtime_error("holds.state holds an unknown state");
-}
-
-HoldView read_hold(SQLite::Statement& s) {
-  HoldView h;
-  h.hold_id = s.getColumn(0).getString();
-  h.member_id = s.getColumn(1).getString();
-  h.points = s.getColumn(2).getInt64();
-  h.order_id = opt_text(s.getColumn(3));
-  h.state = hold_state_from(s.getColumn(4).getString());
-  h.created_at = from_secs(s.getColumn(5).getInt64());
-  h.expires_at = from_secs(s.getColumn(6).getInt64());
-  h.captured_points = s.getColumn(7).getInt64();
-  return h;
 }
 
 // SQLite's default busy handler sleeps 1, 2, 5, 10, 15, 20 ms... between retries, so the writer
@@ -822,6 +767,7 @@ class SqliteStore final : public Store {
   }
 
   ReminderStore& reminders() override { return reminders_; }
+  ReportStore& reports() override { return reports_; }
 
  private:
   // The WAL hook installed by take_over_wal_restarts(): SQLite calls it after each commit with
@@ -892,6 +838,7 @@ class SqliteStore final : public Store {
   SQLite::Database db_;
   std::unordered_map<const std::string*, std::unique_ptr<SQLite::Statement>> cache_;
   SqliteReminderStore reminders_{db_};
+  SqliteReportStore reports_{db_};
   int wal_frames_ = 0;  // the WAL's length after this connection's last commit (its WAL hook)
   std::uint64_t wal_commits_ = 0;  // commits that wrote WAL frames (its WAL hook)
 

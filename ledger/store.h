@@ -126,6 +126,7 @@ struct StoredMemberTotals {
 };
 
 class ReminderStore;  // ledger/reminder_store.h
+class ReportStore;    // ledger/report_store.h
 
 class Store {
  public:
@@ -259,6 +260,8 @@ class Store {
   virtual void never_checkpoint() {}
   // Reminders outbox and planning queries (SPEC 7), on the same connection and transaction.
   virtual ReminderStore& reminders() = 0;
+  // Whole-ledger scans for the reports of SPEC 8, on the same connection and transaction.
+  virtual ReportStore& reports() = 0;
 };
 
 enum class OpenMode { read_write, read_only };

@@ -37,14 +37,9 @@ struct ReminderOptions {
 };
 
 Program load_program(const std::string& path) {
-  if (path.empty()) throw UsageError("give the program file with --program or ENCORE_PROGRAM");
-  auto program = Program::load(path);
-  if (!program) {
-    throw Failure("invalid program " + path + ": " + program.error().field + ": " +
-                  program.error().detail);
-  }
-  if (!program->reminders) throw Failure("the program " + path + " has no `reminders` block");
-  return std::move(program).value();
+  Program program = load_program_file(path);
+  if (!program.reminders) throw Failure("the program " + path + " has no `reminders` block");
+  return program;
 }
 
 int plan(const Globals& g, const ReminderOptions& o) {
@@ -203,17 +198,7 @@ void add_reminders_commands(CLI::App& app, const Globals& globals, Action& actio
     action = [&globals, options] { return send(globals, *options); };
   });
 
-  // `report` may already be registered by another command group: share it.
-  CLI::App* report_group = nullptr;
-  try {
-    report_group = app.get_subcommand("report");
-  } catch (const CLI::OptionNotFound&) {
-  }
-  if (report_group == nullptr) {
-    report_group = app.add_subcommand("report", "Reports");
-    report_group->require_subcommand(1);
-  }
-  auto* report_cmd = report_group->add_subcommand(
+  auto* report_cmd = report_group(app)->add_subcommand(
       "reminders", "Per rule: planned, delivered, failed, converted, conversion rate");
   report_cmd->add_option("--program", options->program, "Program file")
       ->envname("ENCORE_PROGRAM")

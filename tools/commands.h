@@ -3,9 +3,11 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include "ledger/program.h"
 
 namespace encore::admin {
 
@@ -44,9 +46,16 @@ void add_export_command(CLI::App& app, const Globals& globals, Action& action);
 void add_server_commands(CLI::App& app, const Globals& globals, Action& action);
 void add_import_command(CLI::App& app, const Globals& globals, Action& action);
 void add_reminders_commands(CLI::App& app, const Globals& globals, Action& action);
+void add_report_commands(CLI::App& app, const Globals& globals, Action& action);
+
+// The `report` command group, created by the first command group that needs it.
+CLI::App* report_group(CLI::App& app);
 
 // Checks an API key name (1-64 characters of [A-Za-z0-9._:-]) at parse time.
 CLI::Validator key_name_validator();
+
+// Loads and validates a program file (--program / ENCORE_PROGRAM); Failure naming the bad field.
+Program load_program_file(const std::string& path);
 
 // "Example:\n  <line>\n..." for a subcommand's footer.
 std::string examples(std::initializer_list<const char*> lines);

@@ -73,6 +73,7 @@ int run(int argc, char** argv) {
   add_server_commands(app, globals, action);
   add_import_command(app, globals, action);
   add_reminders_commands(app, globals, action);
+  add_report_commands(app, globals, action);
 
   try {
     app.parse(argc, argv);

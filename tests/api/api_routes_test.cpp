@@ -333,6 +333,9 @@ std::vector<RouteCase> route_cases(const std::string& member, const std::string&
       {"POST", "/v1/admin/expiry-runs", admin, json{{"dry_run", true}}.dump()},
       {"POST", "/v1/members/matrix-nobody/erase", admin, std::nullopt},
       {"POST", "/v1/admin/tiers/recompute", admin, std::nullopt},
+      {"GET", "/v1/reports/liability", admin, std::nullopt},
+      {"GET", "/v1/reports/repeat-purchase", admin, std::nullopt},
+      {"GET", "/v1/reports/rfm", admin, std::nullopt},
   };
 }
 

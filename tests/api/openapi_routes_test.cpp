@@ -19,6 +19,7 @@
 #include "api/router.h"
 #include "api/routes.h"
 #include "api/routes_reminders.h"
+#include "api/routes_reports.h"
 #include "api/system_routes.h"
 #include "api/write_queue.h"
 #include "ledger/clock.h"
@@ -85,6 +86,8 @@ RouteSet registered_routes() {
     add_system_routes(router, [] { return true; });
     add_ledger_routes(router, services);
     add_reminder_routes(router, services, nullptr);
+    ReportRunner reports(1);
+    add_report_routes(router, services, reports);
     for (const auto& r : router.routes()) {
       out.emplace(lower(std::string(http::to_string(r.method))), r.pattern);
     }

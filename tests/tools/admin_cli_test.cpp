@@ -418,3 +418,71 @@ TEST_CASE("migrate is refused while a server holds the lock, keys still work", "
   ::close(fd);
   CHECK(admin(dir, {"--db", db, "migrate"}).code == 0);
 }
+
+TEST_CASE("report liability, repeat-purchase and rfm read the ledger offline", "[admin][reports]") {
+  TempDir dir;
+  const auto db = make_ledger(dir, 3, 4);  // m0 buys 4 times (10 points each), m1 and m2 never
+  {
+    std::ofstream program(dir / "program.json");
+    program << R"({"currency": "EUR", "timezone": "UTC", "point_value_minor": 2,
+                   "earn": {"points_per_unit": 1, "unit_minor": 100}})";
+  }
+  const std::vector<std::string> common = {"--db", db, "--program", dir / "program.json"};
+  const auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin() + 2, common.begin(), common.end());
+    return admin(dir, args);
+  };
+
+  auto liability = run({"report", "liability", "--json", "--months", "3"});
+  INFO(liability.err);
+  REQUIRE(liability.code == 0);
+  auto l = json::parse(liability.out);
+  CHECK(l.at("members") == 3);
+  CHECK(l.at("outstanding").at("points") == 40);
+  CHECK(l.at("outstanding").at("value_minor") == 80);
+  CHECK(l.at("no_expiry").at("points") == 40);  // this program has no expiry
+  CHECK(l.at("expiring").size() == 3);
+
+  auto repeat = run({"report", "repeat-purchase", "--json"});
+  REQUIRE(repeat.code == 0);
+  auto r = json::parse(repeat.out);
+  CHECK(r.at("purchasers") == 1);
+  CHECK(r.at("repeat_purchasers") == 1);
+  CHECK(r.at("second_purchase_rate_bp") == 10000);
+  CHECK(r.at("median_days_to_second") == 0);
+  CHECK(r.at("cohorts").at(0).at("cohort") == "2026-01");
+
+  auto rfm = run({"report", "rfm", "--json"});
+  REQUIRE(rfm.code == 0);
+  auto f = json::parse(rfm.out);
+  CHECK(f.at("purchasers") == 1);
+  CHECK(f.at("no_purchase_members") == 2);
+  // A lone purchaser sits mid-rank (R 3, F 3): loyal.
+  for (const auto& s : f.at("segments")) {
+    CHECK(s.at("members") == (s.at("segment") == "loyal" ? 1 : 0));
+  }
+
+  SECTION("human output and an HTML page with charts") {
+    auto human = run({"report", "liability", "--html", "liability.html"});
+    REQUIRE(human.code == 0);
+    CHECK(human.out.find("outstanding") != std::string::npos);
+    CHECK(human.out.find("no expiry") != std::string::npos);
+    const auto page = slurp(dir / "liability.html");
+    CHECK(page.rfind("<!DOCTYPE html>", 0) == 0);
+    CHECK(page.find("<svg") != std::string::npos);
+    CHECK(page.find("Points liability") != std::string::npos);
+    for (const char* report : {"repeat-purchase", "rfm"}) {
+      auto other = run({"report", report, "--html", std::string(report) + ".html"});
+      REQUIRE(other.code == 0);
+      CHECK(slurp(dir / (std::string(report) + ".html")).find("<svg") != std::string::npos);
+    }
+  }
+
+  SECTION("usage errors") {
+    CHECK(run({"report", "liability", "--months", "0"}).code == 2);
+    CHECK(run({"report", "liability", "--months", "121"}).code == 2);
+    auto no_program = admin(dir, {"--db", db, "report", "rfm"});
+    CHECK(no_program.code == 2);
+    CHECK(no_program.err.find("--program") != std::string::npos);
+  }
+}
