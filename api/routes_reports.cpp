@@ -39,8 +39,10 @@ void run_report(Services& s, ReportRunner& runner, const Respond& respond, Compu
     respond(std::move(*response));
   };
   if (!runner.submit(std::move(job))) {
-    respond(error_response(
-        make_error(ErrorCode::overloaded, "", "too many reports are waiting; try again later")));
+    respond(runner.stopping()
+                ? stopping_response()
+                : error_response(make_error(ErrorCode::overloaded, "",
+                                            "too many reports are waiting; try again later")));
   }
 }
 

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -15,6 +15,22 @@
 #include "ledger/types.h"
 
 namespace encore {
+
+// Asked while a report runs (between members, and inside long SQL steps through SQLite's progress
+// handler); when it returns false the report ends by throwing ReportStopped (a server shutting
+// down). Empty: never stops.
+using KeepGoing = std::function<bool()>;
+struct ReportStopped : std::runtime_error {
+  ReportStopped() : std::runtime_error("the report was stopped") {}
+};
+
+// Sums over all entries, for breakage. Positive magnitudes.
+struct EntryTotals {
+  Points earned = 0;       // earn and bonus entries
+  Points adjusted_in = 0;  // positive adjust entries (corrections, imported balances)
+  Points reversed = 0;     // minus the sum of reverse entries
+  Points expired = 0;      // minus the sum of expire entries
+};
 
 // A purchase as the customer reports see it. `net_minor` = amount - refunded.
 struct ReportOrder {
@@ -30,16 +46,18 @@ class ReportStore {
   // Every member in member_id order with its open lots (remaining > 0, by id) and open holds,
   // as the balance route loads them (orders not loaded). Three ordered index scans merged: no
   // per-member query.
-  virtual void scan_member_states(const std::function<void(const MemberState&)>& visit) = 0;
+  virtual void scan_member_states(const std::function<void(const MemberState&)>& visit,
+                                  const KeepGoing& keep_going) = 0;
 
   // Every member's orders, grouped by member (member_id order), each member's by occurred_at
   // then order_id. Members without orders are not visited.
   virtual void scan_orders_by_member(
       const std::function<void(const std::string& member_id,
-                               const std::vector<ReportOrder>& orders)>& visit) = 0;
+                               const std::vector<ReportOrder>& orders)>& visit,
+      const KeepGoing& keep_going) = 0;
 
-  // Sum of entries' points per kind (kinds without entries are absent).
-  virtual std::map<EntryKind, Points> entry_points_by_kind() = 0;
+  // One pass over every entry.
+  virtual EntryTotals entry_totals(const KeepGoing& keep_going) = 0;
 };
 
 }  // namespace encore

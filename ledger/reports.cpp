@@ -91,6 +91,13 @@ class StopCheck {
   std::int64_t count_ = 0;
 };
 
+// sum += v, refusing to wrap: a report never shows a silently wrong total.
+void add(std::int64_t& sum, std::int64_t v) {
+  if (__builtin_add_overflow(sum, v, &sum)) {
+    throw std::overflow_error("a report total does not fit in 64 bits");
+  }
+}
+
 bool counts_as_purchase(const ReportOrder& order) {
   return order.refunded_minor < order.amount_minor;
 }
@@ -112,50 +119,53 @@ LiabilityReport liability_report(Store& store, const Program& program, TimePoint
     r.expiring[static_cast<std::size_t>(i)].month = format_month(first_month + i);
 
   StopCheck check(keep_going);
-  store.reports().scan_member_states([&](const MemberState& state) {
-    check.tick();
-    ++r.members;
-    const Totals t = compute_totals(state, program, now);
-    const Points balance = state.row.balance - t.expired;  // as the balance route shows it
-    r.balance += balance;
-    r.available += std::max<Points>(0, available(t, state.row.debt));
-    r.pending += t.pending;
-    r.held += t.held;
-    r.debt += state.row.debt;
-    r.outstanding += std::max<Points>(0, balance);
-    r.expired_unposted += t.expired;
-    for (const auto& lot : state.lots) {
-      const auto expiry = lot_expiry(lot, state.row, program);
-      if (!expiry) {
-        r.no_expiry += lot.remaining;
-        continue;
-      }
-      if (*expiry <= now) continue;  // counted in expired_unposted
-      // Points expire at the end of the local day before the instant `expiry` (as the balance
-      // route's `expiring` dates).
-      const int month =
-          month_index(local_date(*expiry - std::chrono::seconds{1}, program.zone)) - first_month;
-      if (month < months) {
-        r.expiring[static_cast<std::size_t>(month)].points += lot.remaining;
-      } else {
-        r.expiring_later += lot.remaining;
-      }
-    }
-  });
+  store.reports().scan_member_states(
+      [&](const MemberState& state) {
+        check.tick();
+        ++r.members;
+        const Totals t = compute_totals(state, program, now);
+        const Points balance = state.row.balance - t.expired;  // as the balance route shows it
+        add(r.balance, balance);
+        add(r.available, std::max<Points>(0, available(t, state.row.debt)));
+        add(r.pending, t.pending);
+        add(r.held, t.held);
+        add(r.debt, state.row.debt);
+        add(r.outstanding, std::max<Points>(0, balance));
+        add(r.expired_unposted, t.expired);
+        for (const auto& lot : state.lots) {
+          const auto expiry = lot_expiry(lot, state.row, program);
+          if (!expiry) {
+            add(r.no_expiry, lot.remaining);
+            continue;
+          }
+          if (*expiry <= now) continue;  // counted in expired_unposted
+          // Points expire at the end of the local day before the instant `expiry` (as the balance
+          // route's `expiring` dates).
+          const int month =
+              month_index(local_date(*expiry - std::chrono::seconds{1}, program.zone)) -
+              first_month;
+          if (month < months) {
+            add(r.expiring[static_cast<std::size_t>(month)].points, lot.remaining);
+          } else {
+            add(r.expiring_later, lot.remaining);
+          }
+        }
+      },
+      keep_going);
 
-  const auto by_kind = store.reports().entry_points_by_kind();
-  const auto sum = [&by_kind](EntryKind kind) {
-    auto it = by_kind.find(kind);
-    return it == by_kind.end() ? Points{0} : it->second;
-  };
-  r.earned = sum(EntryKind::earn) + sum(EntryKind::bonus);
-  r.reversed = -sum(EntryKind::reverse);
-  r.expired_posted = -sum(EntryKind::expire);
-  const Points issued = r.earned - r.reversed;
-  if (issued > 0) {
-    r.breakage_bp =
-        basis_points(std::max<Points>(0, r.expired_posted + r.expired_unposted), issued);
-  }
+  const EntryTotals totals = store.reports().entry_totals(keep_going);
+  r.earned = totals.earned;
+  r.adjusted_in = totals.adjusted_in;
+  r.reversed = totals.reversed;
+  r.expired_posted = totals.expired;
+  // Points issued net of take-backs: positive adjustments issue points too (an imported legacy
+  // balance is one); negative adjustments count as points used, like redemptions.
+  Points issued = r.earned;
+  add(issued, r.adjusted_in);
+  add(issued, -r.reversed);
+  Points expired = r.expired_posted;
+  add(expired, r.expired_unposted);
+  if (issued > 0) r.breakage_bp = basis_points(std::max<Points>(0, expired), issued);
   return r;
 }
 
@@ -182,6 +192,7 @@ json liability_report_json(const LiabilityReport& r, const Program& program) {
       {"no_expiry", points_and_value(r.no_expiry, program)},
       {"history",
        {{"earned_points", r.earned},
+        {"adjusted_in_points", r.adjusted_in},
         {"reversed_points", r.reversed},
         {"expired_points", r.expired_posted + r.expired_unposted},
         {"expired_unposted_points", r.expired_unposted},
@@ -225,9 +236,11 @@ RepeatPurchaseReport repeat_purchase_report(Store& store, const Program& program
         ++c.figures.repeat_purchasers;
         ++r.total.repeat_purchasers;
         const std::int64_t seconds = (second->occurred_at - first->occurred_at).count();
+        assert(seconds >= 0 && "orders come by occurred_at");
         c.seconds_to_second.push_back(seconds);
         all_seconds.push_back(seconds);
-      });
+      },
+      keep_going);
   const auto finish = [](RepeatPurchaseFigures& f, std::vector<std::int64_t>& seconds) {
     if (f.purchasers > 0) f.rate_bp = basis_points(f.repeat_purchasers, f.purchasers);
     f.median_days_to_second = median_days(seconds);
@@ -321,13 +334,14 @@ RfmReport rfm_report(Store& store, TimePoint now, const KeepGoing& keep_going) {
         for (const auto& o : orders) {
           if (!counts_as_purchase(o)) continue;
           ++c.frequency;
-          c.monetary_minor += o.amount_minor - o.refunded_minor;
+          add(c.monetary_minor, o.amount_minor - o.refunded_minor);
           last = o.occurred_at;  // orders come by occurred_at
         }
         if (c.frequency == 0) return;
         c.recency_days = std::max<std::int64_t>(0, (now - *last).count() / seconds_per_day);
         customers.push_back(c);
-      });
+      },
+      keep_going);
   RfmReport r;
   r.as_of = now;
   r.members = store.ledger_totals().members;
@@ -352,11 +366,14 @@ RfmReport rfm_report(Store& store, TimePoint now, const KeepGoing& keep_going) {
     auto [rlo, rhi] = std::equal_range(recency.begin(), recency.end(), c.recency_days);
     const int rs = rfm_score(recency.end() - rhi, rhi - rlo, n);
     auto [flo, fhi] = std::equal_range(frequency.begin(), frequency.end(), c.frequency);
-    const int fs = rfm_score(flo - frequency.begin(), fhi - flo, n);
+    // Capped at the purchase count: where most members bought once (usual in retail), mid-rank
+    // alone would score those one-time buyers 3 and call them loyal (review finding).
+    const int fs = static_cast<int>(
+        std::min<std::int64_t>(rfm_score(flo - frequency.begin(), fhi - flo, n), c.frequency));
     ++r.grid[static_cast<std::size_t>(rs - 1)][static_cast<std::size_t>(fs - 1)];
     auto& seg = r.segments[static_cast<std::size_t>(rfm_segment(rs, fs))];
     ++seg.members;
-    seg.monetary_minor += c.monetary_minor;
+    add(seg.monetary_minor, c.monetary_minor);
     seg.purchases += c.frequency;
   }
   return r;

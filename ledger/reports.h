@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ledger/program.h"
+#include "ledger/report_store.h"
 #include "ledger/store.h"
 #include "ledger/types.h"
 
@@ -23,13 +24,8 @@ namespace encore {
 inline constexpr int default_report_months = 12;
 inline constexpr int max_report_months = 120;
 
-// Asked every `report_check_members` members scanned; when it returns false the report ends by
-// throwing ReportStopped (a server shutting down). Empty: never stops.
-using KeepGoing = std::function<bool()>;
+// KeepGoing (report_store.h) is also asked every `report_check_members` members scanned.
 inline constexpr std::int64_t report_check_members = 4096;
-struct ReportStopped : std::runtime_error {
-  ReportStopped() : std::runtime_error("the report was stopped") {}
-};
 
 // --- liability
 
@@ -54,8 +50,9 @@ struct LiabilityReport {
   std::vector<MonthPoints> expiring;
   Points expiring_later = 0;  // after the last month listed
   Points no_expiry = 0;       // lots without an expiry date (policy none)
-  // History: breakage = expired / (earned - reversed).
+  // History: breakage = expired / (earned + adjusted_in - reversed).
   Points earned = 0;            // earn and bonus entries
+  Points adjusted_in = 0;       // positive adjust entries (corrections, imported balances)
   Points reversed = 0;          // reverse entries (refunds, corrections of earn and bonus)
   Points expired_posted = 0;    // expire entries
   Points expired_unposted = 0;  // lots past expiry the expiry run has not posted yet
@@ -97,8 +94,9 @@ nlohmann::json repeat_purchase_report_json(const RepeatPurchaseReport& report,
 // --- RFM
 
 // Scores 1-5 from a member's rank among purchasers (mid-rank, so equal values score alike):
-// recency (days since the last purchase, fewer is better), frequency (purchases), monetary
-// (amount_minor - refunded_minor). Segments from recency R and frequency F, first match wins:
+// recency (days since the last purchase, fewer is better) and frequency (purchases), the
+// frequency score capped at the purchase count (a one-time buyer is F 1 however common). Segments
+// from recency R and frequency F, first match wins:
 //   champions R>=4 F>=4 | loyal R>=3 F>=3 | new R>=4 F<=2 | at_risk R<=2 F>=3 |
 //   hibernating R<=2 F<=2 | needs_attention (R=3, F<=2).
 enum class RfmSegment { champions, loyal, new_customers, at_risk, hibernating, needs_attention };

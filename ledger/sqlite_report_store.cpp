@@ -1,5 +1,7 @@
 #include "ledger/sqlite_report_store.h"
 
+#include <sqlite3.h>
+
 #include <chrono>
 #include <stdexcept>
 #include <string>
@@ -21,9 +23,55 @@ std::string_view member_of(SQLite::Statement& s) {
   return {column.getText(), static_cast<std::size_t>(column.getBytes())};
 }
 
+// While alive, SQLite asks `keep_going` every `progress_steps` virtual-machine instructions, so
+// a long step (a scan with few rows out) can be interrupted too; a false answer makes the step
+// fail with SQLITE_INTERRUPT, which rethrow_stopped() turns into ReportStopped. The connection
+// is pooled: the handler is removed when the scan ends, however it ends.
+class Interruptible {
+ public:
+  static constexpr int progress_steps = 10'000;  // well under a millisecond between two asks
+
+  Interruptible(SQLite::Database& db, const KeepGoing& keep_going)
+      : db_(db), keep_going_(keep_going) {
+    if (keep_going_) sqlite3_progress_handler(db_.getHandle(), progress_steps, &ask, this);
+  }
+  ~Interruptible() {
+    if (keep_going_) sqlite3_progress_handler(db_.getHandle(), 0, nullptr, nullptr);
+  }
+  Interruptible(const Interruptible&) = delete;
+  Interruptible& operator=(const Interruptible&) = delete;
+
+  // Inside a catch of SQLite::Exception: ReportStopped when this scan was interrupted.
+  void rethrow_stopped(const SQLite::Exception& e) const {
+    if (e.getErrorCode() == SQLITE_INTERRUPT && stopped_) throw ReportStopped();
+  }
+
+ private:
+  static int ask(void* self) {
+    auto& me = *static_cast<Interruptible*>(self);
+    me.stopped_ = !me.keep_going_();
+    return me.stopped_ ? 1 : 0;
+  }
+
+  SQLite::Database& db_;
+  const KeepGoing& keep_going_;
+  bool stopped_ = false;
+};
+
 }  // namespace
 
-void SqliteReportStore::scan_member_states(const std::function<void(const MemberState&)>& visit) {
+void SqliteReportStore::scan_member_states(const std::function<void(const MemberState&)>& visit,
+                                           const KeepGoing& keep_going) {
+  Interruptible interruptible(db_, keep_going);
+  try {
+    merge_member_states(visit);
+  } catch (const SQLite::Exception& e) {
+    interruptible.rethrow_stopped(e);
+    throw;
+  }
+}
+
+void SqliteReportStore::merge_member_states(const std::function<void(const MemberState&)>& visit) {
   // Three scans in member_id order, merged like a sort-merge join. The lots and holds scans read
   // the partial indexes lots_open_by_member and holds_open_by_member (their WHERE clauses match).
   SQLite::Statement members(
@@ -57,6 +105,18 @@ void SqliteReportStore::scan_member_states(const std::function<void(const Member
 }
 
 void SqliteReportStore::scan_orders_by_member(
+    const std::function<void(const std::string&, const std::vector<ReportOrder>&)>& visit,
+    const KeepGoing& keep_going) {
+  Interruptible interruptible(db_, keep_going);
+  try {
+    group_orders_by_member(visit);
+  } catch (const SQLite::Exception& e) {
+    interruptible.rethrow_stopped(e);
+    throw;
+  }
+}
+
+void SqliteReportStore::group_orders_by_member(
     const std::function<void(const std::string&, const std::vector<ReportOrder>&)>& visit) {
   // orders_by_member_time(member_id, occurred_at) ends with the primary key order_id, so this
   // order needs no sort.
@@ -78,15 +138,24 @@ void SqliteReportStore::scan_orders_by_member(
   if (!orders.empty()) visit(member_id, orders);
 }
 
-std::map<EntryKind, Points> SqliteReportStore::entry_points_by_kind() {
-  SQLite::Statement s(db_, "SELECT kind, SUM(points) FROM entries GROUP BY kind");
-  std::map<EntryKind, Points> out;
-  while (s.executeStep()) {
-    auto kind = entry_kind_from(s.getColumn(0).getString());
-    if (!kind) throw std::runtime_error("entries.kind holds an unknown kind");
-    out[*kind] = s.getColumn(1).getInt64();
+EntryTotals SqliteReportStore::entry_totals(const KeepGoing& keep_going) {
+  Interruptible interruptible(db_, keep_going);
+  try {
+    // One pass, no sort (kind has no index; GROUP BY would sort every entry).
+    SQLite::Statement s(db_,
+                        "SELECT "
+                        "coalesce(sum(points) FILTER (WHERE kind IN ('earn', 'bonus')), 0), "
+                        "coalesce(sum(points) FILTER (WHERE kind = 'adjust' AND points > 0), 0), "
+                        "coalesce(sum(points) FILTER (WHERE kind = 'reverse'), 0), "
+                        "coalesce(sum(points) FILTER (WHERE kind = 'expire'), 0) "
+                        "FROM entries");
+    if (!s.executeStep()) throw std::runtime_error("entry totals: no row");
+    return EntryTotals{s.getColumn(0).getInt64(), s.getColumn(1).getInt64(),
+                       -s.getColumn(2).getInt64(), -s.getColumn(3).getInt64()};
+  } catch (const SQLite::Exception& e) {
+    interruptible.rethrow_stopped(e);
+    throw;
   }
-  return out;
 }
 
 }  // namespace encore

@@ -12,13 +12,18 @@ class SqliteReportStore final : public ReportStore {
  public:
   explicit SqliteReportStore(SQLite::Database& db) : db_(db) {}
 
-  void scan_member_states(const std::function<void(const MemberState&)>& visit) override;
+  void scan_member_states(const std::function<void(const MemberState&)>& visit,
+                          const KeepGoing& keep_going) override;
   void scan_orders_by_member(
-      const std::function<void(const std::string&, const std::vector<ReportOrder>&)>& visit)
-      override;
-  std::map<EntryKind, Points> entry_points_by_kind() override;
+      const std::function<void(const std::string&, const std::vector<ReportOrder>&)>& visit,
+      const KeepGoing& keep_going) override;
+  EntryTotals entry_totals(const KeepGoing& keep_going) override;
 
  private:
+  void merge_member_states(const std::function<void(const MemberState&)>& visit);
+  void group_orders_by_member(
+      const std::function<void(const std::string&, const std::vector<ReportOrder>&)>& visit);
+
   SQLite::Database& db_;
 };
 

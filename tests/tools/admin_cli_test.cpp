@@ -457,7 +457,7 @@ TEST_CASE("report liability, repeat-purchase and rfm read the ledger offline", "
   auto f = json::parse(rfm.out);
   CHECK(f.at("purchasers") == 1);
   CHECK(f.at("no_purchase_members") == 2);
-  // A lone purchaser sits mid-rank (R 3, F 3): loyal.
+  // A lone purchaser sits mid-rank (R 3, F 3; 4 purchases, so the cap leaves F at 3): loyal.
   for (const auto& s : f.at("segments")) {
     CHECK(s.at("members") == (s.at("segment") == "loyal" ? 1 : 0));
   }
