@@ -20,6 +20,7 @@
 #include "tools/commands.h"
 #include "tools/db_access.h"
 #include "tools/output.h"
+#include "tools/report_html.h"
 
 namespace encore::admin {
 
@@ -32,6 +33,7 @@ namespace ssl = net::ssl;
 
 struct ReminderOptions {
   std::string program;
+  std::string html;  // report reminders --html FILE
   bool dry_run = false;
   std::string api_key;
 };
@@ -79,26 +81,37 @@ int report(const Globals& g, const ReminderOptions& o) {
   store->begin_read();
   auto rows = reminder_report(*store, program);
   store->end_read();
-  if (g.json) {
-    auto body = reminder_report_json(rows);
-    body["attribution_days"] = program.reminders->attribution_days;
-    print_json(body);
-    return exit_ok;
-  }
-  std::vector<std::vector<std::string>> table;
+  HtmlTable table{
+      "Per rule",
+      {"RULE", "KIND", "PLANNED", "DELIVERED", "FAILED", "CONVERTED", "RATE", "REDEEMED_AFTER"},
+      {}};
+  HtmlChart chart{"Conversion rate per rule", "%", {}, 100};
   for (const auto& r : rows) {
     const auto& f = r.figures;
     char rate[32];
     std::snprintf(rate, sizeof rate, "%lld.%02lld%%",
                   static_cast<long long>(r.conversion_rate_bp / 100),
                   static_cast<long long>(r.conversion_rate_bp % 100));
-    table.push_back({f.rule_id, r.kind, std::to_string(f.planned), std::to_string(f.delivered),
-                     std::to_string(f.failed), std::to_string(f.converted), rate,
-                     std::to_string(f.points_redeemed_after)});
+    table.rows.push_back({f.rule_id, r.kind, std::to_string(f.planned), std::to_string(f.delivered),
+                          std::to_string(f.failed), std::to_string(f.converted), rate,
+                          std::to_string(f.points_redeemed_after)});
+    chart.bars.push_back({f.rule_id, r.conversion_rate_bp});
   }
-  print_table(
-      {"RULE", "KIND", "PLANNED", "DELIVERED", "FAILED", "CONVERTED", "RATE", "REDEEMED_AFTER"},
-      table);
+  if (!o.html.empty()) {
+    write_html(o.html, HtmlPage{"Reminder conversion",
+                                "a reminder converts when the member purchases or redeems within " +
+                                    std::to_string(program.reminders->attribution_days) +
+                                    " days of its delivery",
+                                {table},
+                                {chart}});
+  }
+  if (g.json) {
+    auto body = reminder_report_json(rows);
+    body["attribution_days"] = program.reminders->attribution_days;
+    print_json(body);
+    return exit_ok;
+  }
+  print_table(table.headers, table.rows);
   return exit_ok;
 }
 
@@ -203,6 +216,8 @@ void add_reminders_commands(CLI::App& app, const Globals& globals, Action& actio
   report_cmd->add_option("--program", options->program, "Program file")
       ->envname("ENCORE_PROGRAM")
       ->type_name("PATH");
+  report_cmd->add_option("--html", options->html, "Also write the report as an HTML page")
+      ->type_name("FILE");
   report_cmd->callback([&globals, &action, options] {
     action = [&globals, options] { return report(globals, *options); };
   });

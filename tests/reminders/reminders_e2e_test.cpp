@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "api/tls.h"
@@ -370,6 +371,14 @@ TEST_CASE("encore-admin reminders plan --dry-run then send then report reminders
   auto [human_code, human_out] = admin("report reminders " + offline);
   CHECK(human_code == 0);
   CHECK(human_out.find("CONVERTED") != std::string::npos);
+  // SPEC 8: any report can also be written as an HTML page with charts.
+  const std::string page_path = env.db + ".reminders.html";
+  CHECK(admin("report reminders --html " + page_path + " " + offline).first == 0);
+  std::ifstream page_file(page_path);
+  const std::string page((std::istreambuf_iterator<char>(page_file)),
+                         std::istreambuf_iterator<char>());
+  CHECK(page.find("<svg") != std::string::npos);
+  CHECK(page.find("winback") != std::string::npos);
 }
 
 TEST_CASE("SIGTERM during an on-demand run: it stops at a chunk, answers 503, and completes later",
