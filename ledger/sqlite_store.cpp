@@ -204,10 +204,14 @@ void migrate(SQLite::Database& db) {
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::string& path, OpenMode mode)
+      // Read-only stores are private to one thread at a time (Ledger's ReadPool checks one out
+      // per call; tools are single-threaded), so they skip SQLite's per-call connection mutex:
+      // in serialized mode every sqlite3_column_* locked it (a 1M-member liability report ran
+      // ~20% faster without). The writer's connection keeps it.
       : db_(path,
             mode == OpenMode::read_write
                 ? SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX
-                : SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX,
+                : SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX,
             0,
             // A commit's WAL frames in few writes (ledger/writer_vfs.h).
             mode == OpenMode::read_write ? writer_vfs() : "") {
