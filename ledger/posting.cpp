@@ -171,7 +171,7 @@ const Entry& Posting::post(MemberState& state, Entry entry) {
   assert(entry.member_id == state.row.member_id && "entry for another member");
   assert(entry.points != 0 && "zero-point entries are not posted");
   entry.id = last_id_ + 1;
-  entry.recorded_at = now_;
+  entry.recorded_at = recorded_at_;
   entry.hash = chain_hash(last_hash_, entry);
   store_.insert_entry(entry);
   last_id_ = entry.id;

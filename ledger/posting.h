@@ -55,11 +55,14 @@ class StateRef {
 
 class Posting {
  public:
-  Posting(Store& store, const Program& program, TimePoint now, std::int64_t& last_id,
-          Sha256& last_hash, BatchMembers* batch = nullptr)
+  // `now` is business time (rules, lots, occurred_at); `recorded_at` is server time, written to
+  // every entry's recorded_at (Clock::recorded_now).
+  Posting(Store& store, const Program& program, TimePoint now, TimePoint recorded_at,
+          std::int64_t& last_id, Sha256& last_hash, BatchMembers* batch = nullptr)
       : store_(store),
         program_(program),
         now_(now),
+        recorded_at_(recorded_at),
         last_id_(last_id),
         last_hash_(last_hash),
         batch_(batch) {}
@@ -120,6 +123,7 @@ class Posting {
   Store& store_;
   const Program& program_;
   TimePoint now_;
+  TimePoint recorded_at_;
   std::int64_t& last_id_;
   Sha256& last_hash_;
   std::vector<Entry> posted_;

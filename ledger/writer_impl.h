@@ -14,7 +14,8 @@ Result<T> Writer::isolated(F&& body) {
   const auto saved_hash = last_hash_;
   store_.savepoint();
   try {
-    Posting posting(store_, program_, clock_.now(), last_id_, last_hash_, batch_);
+    Posting posting(store_, program_, clock_.now(), clock_.recorded_now(), last_id_, last_hash_,
+                    batch_);
     Result<T> result = body(posting);
     if (result.ok()) {
       posting.flush();

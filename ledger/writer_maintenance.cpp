@@ -35,7 +35,7 @@ Result<ExpiryRunResult> Writer::run_expiry(TimePoint as_of, bool dry_run, const 
   const auto saved_hash = last_hash_;
   store_.savepoint();
   try {
-    Posting p(store_, program_, clock_.now(), last_id_, last_hash_, batch_);
+    Posting p(store_, program_, clock_.now(), clock_.recorded_now(), last_id_, last_hash_, batch_);
     // Never expire points before their time: an as-of date in the future is capped at now.
     const TimePoint t = std::min(as_of, p.now());
     std::set<std::string> members;

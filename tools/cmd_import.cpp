@@ -416,16 +416,19 @@ void check_members(const Parsed& p, const std::unordered_set<std::string>& exist
   }
 }
 
-// The Writer takes "now" from a clock: each row is written at its own time (enrolled_at,
-// earned_at) so entries and lots carry the legacy program's dates.
+// The Writer takes "now" from a clock: each row is written at its own business time
+// (enrolled_at, earned_at), so entries' occurred_at and lots carry the legacy program's dates.
+// Entries are recorded at the time of the import (recorded_at is server time, SPEC 2).
 class ImportClock final : public Clock {
  public:
-  explicit ImportClock(TimePoint t) : t_(t) {}
+  explicit ImportClock(TimePoint import_time) : t_(import_time), import_time_(import_time) {}
   TimePoint now() const override { return t_; }
+  TimePoint recorded_now() const override { return import_time_; }
   void set(TimePoint t) { t_ = t; }
 
  private:
   TimePoint t_;
+  const TimePoint import_time_;
 };
 
 std::string describe(const Error& e) {

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -422,6 +423,7 @@ const char* valid_ndjson =
 
 TEST_CASE("import: a valid NDJSON file", "[admin][import]") {
   ImportFixture f;
+  const auto started = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   auto r = f.import(valid_ndjson, "legacy.ndjson", {"--json"});
   INFO(r.err);
   REQUIRE(r.code == 0);
@@ -445,6 +447,9 @@ TEST_CASE("import: a valid NDJSON file", "[admin][import]") {
   for (const auto& e : page->entries) {
     CHECK(e.actor == "import");
     CHECK(e.reason.value_or("").rfind("import: ", 0) == 0);
+    // Business time is the legacy earned_at; recorded_at is when the import ran (SPEC 2).
+    CHECK(e.recorded_at >= started);
+    CHECK(e.occurred_at < started);
   }
   // The explicit expires_at is kept (2027-03-31 in the program's zone, Europe/Paris).
   auto b1 = ledger->balance("legacy:1");
