@@ -7,9 +7,15 @@ namespace {
 
 constexpr std::string_view kTypePrefix = "https://encore.dev/problems/";
 
+// A 503 (a full queue, a stopping server) clears within about a second: POS terminals retry on
+// every error, and Retry-After tells them not to retry in a tight loop (RFC 9110, 10.2.3).
+constexpr std::string_view kRetryAfterSeconds = "1";
+
 Response make_problem(http::status status, const nlohmann::json& body) {
   Response res{status, 11};
   res.set(http::field::content_type, kProblemContentType);
+  if (status == http::status::service_unavailable)
+    res.set(http::field::retry_after, kRetryAfterSeconds);
   res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   res.prepare_payload();
   return res;

@@ -33,6 +33,8 @@ TEST_CASE("every ErrorCode maps to the SPEC's HTTP status") {
     const auto res = problem_response(make_error(code, "", "x"));
     CHECK(res.result_int() == status);
     CHECK(nlohmann::json::parse(res.body())["status"] == status);
+    // Only a 503 tells the client when to come back.
+    CHECK((res[http::field::retry_after] == "1") == (status == 503));
   }
 }
 

@@ -433,6 +433,7 @@ TEST_CASE("SIGTERM during an on-demand run: it stops at a chunk, answers 503, an
     // 200 would mean the run finished before the signal (3,000 one-row commits outlasted it).
     REQUIRE(run.status != 200);
     CHECK(run.status == 503);
+    CHECK(run.header("retry-after") == "1");
     CHECK(json::parse(run.body).at("code") == "overloaded");
   }
   // The next run plans the rest, none twice.
