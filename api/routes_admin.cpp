@@ -1,6 +1,7 @@
 // Admin routes: the program in force, Prometheus metrics, and operations the CLI runs through
 // the server so that it stays the single writer (expiry runs, erasure, tier recompute).
 #include "api/codec.h"
+#include "api/metrics.h"
 #include "api/problem.h"
 #include "api/routes.h"
 #include "ledger/json_reader.h"
@@ -32,6 +33,23 @@ std::string ledger_gauges(Services& s) {
         static_cast<std::int64_t>(writes.jobs));
   gauge("encore_write_failed_commits_total", "Batches whose commit failed.", "counter",
         static_cast<std::int64_t>(writes.failed_commits));
+  auto histogram = [&out](const char* name, const char* help, const LatencyHistogram& h) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " histogram\n";
+    h.render(out, name, "");
+  };
+  histogram("encore_write_queue_wait_seconds",
+            "Time the oldest write of each batch waited for the writer.", writes.queue_wait);
+  histogram("encore_write_batch_prepare_seconds",
+            "Time a committed batch spent before its first write: the write lock, a WAL "
+            "restart, BEGIN.",
+            writes.prepare);
+  histogram("encore_write_batch_jobs_seconds",
+            "Time a committed batch spent running its writes (SQL, before COMMIT).",
+            writes.jobs_run);
+  histogram("encore_write_commit_seconds",
+            "Time a committed batch spent in COMMIT (WAL writes, fsync) and publishing to the "
+            "member cache.",
+            writes.commit);
   const auto cache = s.ledger.cache_stats();
   gauge("encore_member_cache_hits_total", "Member loads answered from the member cache.", "counter",
         static_cast<std::int64_t>(cache.hits));

@@ -18,7 +18,7 @@ bool WriteQueue::submit(Job job, Done done) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_ || queue_.size() >= max_queue_depth_) return false;
-    queue_.push_back(Item{std::move(job), std::move(done)});
+    queue_.push_back(Item{std::move(job), std::move(done), std::chrono::steady_clock::now()});
   }
   ready_.notify_one();
   return true;
@@ -39,7 +39,17 @@ WriteQueue::Stats WriteQueue::stats() const {
   return stats_;
 }
 
+namespace {
+
+std::chrono::microseconds micros_between(std::chrono::steady_clock::time_point from,
+                                         std::chrono::steady_clock::time_point to) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(to - from);
+}
+
+}  // namespace
+
 void WriteQueue::run() {
+  using Clock = std::chrono::steady_clock;
   std::vector<Item> batch;
   batch.reserve(max_batch_jobs_);
   for (;;) {
@@ -52,9 +62,13 @@ void WriteQueue::run() {
         queue_.pop_front();
       }
     }
+    const Clock::time_point started_at = Clock::now();
+    Clock::time_point jobs_started_at = started_at;
+    Clock::time_point jobs_done_at = started_at;
     bool committed = true;
     try {
       ledger_.write_batch([&](Writer& writer) {
+        jobs_started_at = Clock::now();
         for (auto& item : batch) {
           try {
             item.job(writer);
@@ -63,12 +77,21 @@ void WriteQueue::run() {
             // through the state the job captured. The rest of the batch still commits.
           }
         }
+        jobs_done_at = Clock::now();
       });
     } catch (...) {
       committed = false;
     }
+    const Clock::time_point finished_at = Clock::now();
     {
       std::lock_guard lock(mutex_);
+      // The queue is FIFO, so the batch's first job waited longest.
+      stats_.queue_wait.observe(micros_between(batch.front().submitted_at, started_at));
+      if (committed) {
+        stats_.prepare.observe(micros_between(started_at, jobs_started_at));
+        stats_.jobs_run.observe(micros_between(jobs_started_at, jobs_done_at));
+        stats_.commit.observe(micros_between(jobs_done_at, finished_at));
+      }
       stats_.batches += 1;
       stats_.jobs += batch.size();
       if (!committed) stats_.failed_commits += 1;

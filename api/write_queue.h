@@ -3,6 +3,7 @@
 // then completes them. Each job is isolated by the Writer's savepoints.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "api/metrics.h"
 #include "ledger/ledger.h"
 
 namespace encore::api {
@@ -21,10 +23,17 @@ class WriteQueue {
   // Called on the writer thread after the batch committed (true) or failed to commit (false).
   using Done = std::function<void(bool committed)>;
 
+  // Where a write's time goes, for /metrics: waiting for the writer (the oldest job of each
+  // batch); before the batch's first job (the write lock, a WAL restart, BEGIN); running the
+  // jobs; and the COMMIT with its fsync.
   struct Stats {
     std::uint64_t batches = 0;
     std::uint64_t jobs = 0;
     std::uint64_t failed_commits = 0;
+    LatencyHistogram queue_wait;
+    LatencyHistogram prepare;
+    LatencyHistogram jobs_run;
+    LatencyHistogram commit;
   };
 
   WriteQueue(Ledger& ledger, std::size_t max_queue_depth, std::size_t max_batch_jobs);
@@ -42,6 +51,7 @@ class WriteQueue {
   struct Item {
     Job job;
     Done done;
+    std::chrono::steady_clock::time_point submitted_at;
   };
   void run();
 

@@ -10,7 +10,8 @@
 # Environment: BUILD_DIR (build-rel), DURATION (15), ROUNDS (3), CONNECTIONS (64), THREADS (2),
 # MEMBERS (100000), SCENARIOS ("purchase balance hot_redeem"; add purchase_paced for latency at a
 # fixed ~1,200 req/s, ENCORE_BENCH_DELAY_MS), PORT (random), KEEP (1 keeps the
-# temp dir), SKIP_BUILD (1: use the binaries as built), SERVER_BIN (the encore-server to run), SERVER_ARGS (extra encore-server flags), SERVER_ENV (e.g. "ENCORE_LOG_LEVEL=warn").
+# temp dir), METRICS (1: save the server's /metrics after every run as WORK/metrics-ROUND-SCENARIO.prom,
+# with KEEP=1 to read them), SKIP_BUILD (1: use the binaries as built), SERVER_BIN (the encore-server to run), SERVER_ARGS (extra encore-server flags), SERVER_ENV (e.g. "ENCORE_LOG_LEVEL=warn").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,6 +47,12 @@ echo "== seeding $MEMBERS members into $WORK/bench.db" >&2
 KEY=$("$BUILD_DIR/bench/bench_seed" --db "$WORK/bench.db" --program "$ROOT/examples/program.json" \
   --members "$MEMBERS")
 echo "$KEY" >"$WORK/key"
+ADMIN_KEY=""
+if [[ ${METRICS:-0} == 1 ]]; then
+  ADMIN_KEY=$("$BUILD_DIR/tools/encore-admin" --db "$WORK/bench.db" keys create --role admin \
+    --name bench-metrics --json | sed -n 's/.*"key": *"\([^"]*\)".*/\1/p')
+  [[ -n $ADMIN_KEY ]] || { echo "could not create the metrics key" >&2; exit 1; }
+fi
 
 echo "== starting encore-server on 127.0.0.1:$PORT" >&2
 # shellcheck disable=SC2086
@@ -83,6 +90,9 @@ run_one() {  # round scenario
   p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
   errors=$(awk '/Non-2xx or 3xx responses:/ {print $5} /Socket errors:/ {n = 0; for (i = 3; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) n += $i; print n}' "$out" | awk '{s += $1} END {print s + 0}')
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$scenario" "$rps" "$p50" "$p99" "$errors" >>"$RESULTS"
+  if [[ -n $ADMIN_KEY ]]; then
+    curl -skf -H "Authorization: Bearer $ADMIN_KEY" "$URL/metrics" >"$WORK/metrics-$round-$scenario.prom"
+  fi
   printf '  round %s %-11s %9s req/s  p50 %7s ms  p99 %7s ms  errors %s\n' "$round" "$scenario" \
     "$rps" "$p50" "$p99" "$errors" >&2
 }

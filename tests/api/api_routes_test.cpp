@@ -247,6 +247,28 @@ TEST_CASE("every business route answers its happy path", "[e2e][routes]") {
   const auto wal_at = metrics.body.find("\nencore_wal_frames ");
   REQUIRE(wal_at != std::string::npos);
   CHECK(std::stoll(metrics.body.substr(wal_at + std::string("\nencore_wal_frames ").size())) > 0);
+  // Every batch so far committed, and each one is in the writer's timing histograms once; the
+  // buckets are cumulative.
+  auto metric_value = [&](const std::string& line_start) -> long long {
+    const auto at = metrics.body.find("\n" + line_start + " ");
+    if (at == std::string::npos) return -1;
+    return std::stoll(metrics.body.substr(at + line_start.size() + 2));
+  };
+  const long long batches = metric_value("encore_write_batches_total");
+  CHECK(batches > 0);
+  CHECK(metric_value("encore_write_failed_commits_total") == 0);
+  for (const std::string name :
+       {"encore_write_queue_wait_seconds", "encore_write_batch_prepare_seconds",
+        "encore_write_batch_jobs_seconds", "encore_write_commit_seconds"}) {
+    CAPTURE(name);
+    CHECK(metric_value(name + "_count") == batches);
+    CHECK(metric_value(name + "_bucket{le=\"+Inf\"}") == batches);
+    const long long fast = metric_value(name + "_bucket{le=\"0.001\"}");
+    const long long slower = metric_value(name + "_bucket{le=\"0.01\"}");
+    CHECK(fast >= 0);
+    CHECK(fast <= slower);
+    CHECK(slower <= batches);
+  }
   const auto health = Client(server.port(), "").get("/healthz");
   CHECK(health.status == 200);
   CHECK(body_json(health)["status"] == "ok");
