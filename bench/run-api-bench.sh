@@ -11,6 +11,7 @@
 # MEMBERS (100000), SCENARIOS ("purchase balance hot_redeem"; add purchase_paced for latency at a
 # fixed ~1,200 req/s, ENCORE_BENCH_DELAY_MS), PORT (random), KEEP (1 keeps the
 # temp dir), METRICS (1: save the server's /metrics after every run as WORK/metrics-ROUND-SCENARIO.prom,
+# the no-op run before it as metrics-ROUND-noop@SCENARIO.prom, counters since the server started;
 # with KEEP=1 to read them), SKIP_BUILD (1: use the binaries as built), SERVER_BIN (the encore-server to run), SERVER_ARGS (extra encore-server flags), SERVER_ENV (e.g. "ENCORE_LOG_LEVEL=warn").
 set -euo pipefail
 
@@ -29,7 +30,7 @@ SERVER_BIN=${SERVER_BIN:-$BUILD_DIR/api/encore-server}
 
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  ninja -C "$BUILD_DIR" encore-server bench_seed >/dev/null
+  ninja -C "$BUILD_DIR" encore-server bench_seed encore-admin >/dev/null
 fi
 
 WORK=$(mktemp -d /tmp/encore-api-bench.XXXXXX)
@@ -101,6 +102,10 @@ for round in $(seq "$ROUNDS"); do
   echo "== round $round" >&2
   for scenario in $SCENARIOS; do
     run_one "$round" noop
+    # /metrics counts from the server's start: the baseline's file is the one to subtract.
+    if [[ -n $ADMIN_KEY ]]; then
+      mv "$WORK/metrics-$round-noop.prom" "$WORK/metrics-$round-noop@$scenario.prom"
+    fi
     # the no-op run right before a scenario is its baseline
     tail -1 "$RESULTS" | awk -v s="$scenario" 'BEGIN {OFS = "\t"} {$2 = "noop@" s; print}' \
       >>"$RESULTS"
