@@ -51,26 +51,23 @@ Child spawn_writer(const std::string& db, const std::string& prefix) {
 std::string run_then_kill(Child child, std::chrono::milliseconds duration, bool after_first_ack) {
   std::string data;
   char buf[4096];
-  if (after_first_ack) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (data.find('\n') == std::string::npos && std::chrono::steady_clock::now() < give_up) {
-      pollfd p{child.out, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      auto n = ::read(child.out, buf, sizeof buf);
-      if (n <= 0) break;  // the child exited early
-      data.append(buf, static_cast<std::size_t>(n));
-    }
-  }
-  auto deadline = std::chrono::steady_clock::now() + duration;
+  using Clock = std::chrono::steady_clock;
+  // Until the first acknowledgement, the deadline is the 60 s give-up; then it is `duration`.
+  bool window_started = !after_first_ack;
+  auto deadline = Clock::now() + (window_started ? duration : std::chrono::seconds(60));
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) break;
     pollfd p{child.out, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) > 0) {
       auto n = ::read(child.out, buf, sizeof buf);
-      if (n > 0) data.append(buf, static_cast<std::size_t>(n));
       if (n == 0) break;  // the child exited early
+      if (n < 0) continue;
+      data.append(buf, static_cast<std::size_t>(n));
+      if (!window_started && data.find('\n') != std::string::npos) {
+        window_started = true;
+        deadline = Clock::now() + duration;
+      }
     }
   }
   ::kill(child.pid, SIGKILL);
