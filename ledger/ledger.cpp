@@ -77,6 +77,7 @@ class Ledger::Checkpointer {
  private:
   void run() {
     int previous_frames = -1;
+    auto next_forced_restart = std::chrono::steady_clock::time_point::min();
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
       const int frames = guard_.writer_wal_frames();
@@ -85,13 +86,25 @@ class Ledger::Checkpointer {
       if (!due) continue;
       lock.unlock();
       try {
-        guard_.run([this] { return store_->checkpoint_passive(force_restart_frames_); });
+        const bool may_force = std::chrono::steady_clock::now() >= next_forced_restart;
+        guard_.run([&] {
+          const WalCheckpoint done =
+              store_->checkpoint_passive(may_force ? force_restart_frames_ : 0);
+          if (done.restart_gave_up) {
+            next_forced_restart = std::chrono::steady_clock::now() + forced_restart_spacing;
+          }
+          return done;
+        });
       } catch (const std::exception&) {
         // An I/O error here loses nothing (the WAL keeps every commit); the next tick retries.
       }
       lock.lock();
     }
   }
+
+  // A forced RESTART that gave up blocked writes for its bounded wait (checkpoint_passive); the
+  // next one waits this long, so a long reader costs writes at most ~10% of their time.
+  static constexpr std::chrono::seconds forced_restart_spacing{1};
 
   std::unique_ptr<Store> store_;
   const std::chrono::milliseconds interval_;

@@ -134,12 +134,16 @@ OrderRow read_order(SQLite::Statement& s) {
 // SQLite's default busy handler sleeps 1, 2, 5, 10, 15, 20 ms... between retries, so the writer
 // blocked for 3 ms by a checkpoint slept 18 ms (a p99 purchase stall). Retrying every 100 µs
 // costs nothing while uncontended and ends a wait within 100 µs of the lock being free.
-// Gives up (SQLITE_BUSY) 5 s after the first retry of a wait, measured on the steady clock
-// (counting retries would stretch it by every sleep's overshoot). A connection is used by one
-// thread at a time, so the wait's start can live in a thread_local.
-int retry_soon(void*, int attempts) {
-  constexpr auto busy_timeout = std::chrono::seconds(5);
+// Gives up (SQLITE_BUSY) 5 s after the first retry of a wait, or after the milliseconds that
+// `limit_ms` points to, measured on the steady clock (counting retries would stretch it by every
+// sleep's overshoot). A connection is used by one thread at a time, so the wait's start can live
+// in a thread_local.
+int retry_soon(void* limit_ms, int attempts) {
+  constexpr auto default_busy_timeout = std::chrono::milliseconds(5000);
   constexpr auto retry_interval = std::chrono::microseconds(100);
+  const auto busy_timeout = limit_ms != nullptr
+                                ? *static_cast<const std::chrono::milliseconds*>(limit_ms)
+                                : default_busy_timeout;
   thread_local std::chrono::steady_clock::time_point wait_started;
   const auto now = std::chrono::steady_clock::now();
   if (attempts == 0) wait_started = now;
@@ -740,13 +744,23 @@ class SqliteStore final : public Store {
     // copied nothing: the PASSIVE's report stands. One that failed otherwise may have copied
     // everything first: reported as a full copy of unknown length, which pauses the guard until
     // the writer's next commit (safe; the next pass retries).
+    //
+    // The RESTART holds the write lock while it waits, so every write waits with it: a reader
+    // holding one snapshot for seconds (a report, a backup) would stall writes for as long, again
+    // at every pass. The wait is bounded instead; the caller spaces out the next forced attempt.
     WalCheckpoint restart;
+    sqlite3_busy_handler(db_.getHandle(), retry_soon, &forced_restart_wait_);
     const int restart_rc =
         sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_RESTART,
                                   &restart.log_frames, &restart.copied_frames);
+    sqlite3_busy_handler(db_.getHandle(), retry_soon, nullptr);
     if (restart_rc == SQLITE_OK || restart_rc == SQLITE_BUSY) {
-      if (restart.log_frames < 0) return done;
+      if (restart.log_frames < 0) {
+        done.restart_gave_up = true;
+        return done;
+      }
       restart.ran = true;
+      restart.restart_gave_up = restart_rc == SQLITE_BUSY;
       return restart;
     }
     constexpr int unknown = std::numeric_limits<int>::max();
@@ -845,6 +859,8 @@ class SqliteStore final : public Store {
   SqliteReportStore reports_{db_};
   int wal_frames_ = 0;  // the WAL's length after this connection's last commit (its WAL hook)
   std::uint64_t wal_commits_ = 0;  // commits that wrote WAL frames (its WAL hook)
+  // How long a forced RESTART (checkpoint_passive) may hold the write lock waiting (retry_soon).
+  std::chrono::milliseconds forced_restart_wait_{100};
 
   const std::string sql_begin_ = "BEGIN";
   const std::string sql_begin_immediate_ = "BEGIN IMMEDIATE";

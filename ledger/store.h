@@ -91,6 +91,9 @@ struct WalCheckpoint {
   int copied_frames = 0;  // in the database file after this checkpoint, copied before or now
   // Every frame is in the database file: the next write transaction starts the WAL over.
   bool copied_all() const { return ran && copied_frames == log_frames; }
+  // A forced RESTART (checkpoint_passive) gave up waiting for readers or the writer: the WAL
+  // cannot start over yet, and forcing again at once would only block writes again.
+  bool restart_gave_up = false;
 };
 
 struct LedgerTotals {
@@ -250,7 +253,10 @@ class Store {
   // none), counted after take_over_wal_restarts().
   virtual std::uint64_t wal_commits() const { return 0; }
   // `force_restart_frames` > 0: past that many frames (restarts kept failing), a RESTART
-  // checkpoint that waits for readers and the writer instead.
+  // checkpoint that waits for readers and the writer instead. It holds the write lock while it
+  // waits, so the wait is bounded (100 ms) and a RESTART that gave up says so
+  // (`restart_gave_up`): a long reader (report, backup) then lets the WAL grow, it never stalls
+  // writes for its whole snapshot.
   virtual WalCheckpoint checkpoint_passive(int force_restart_frames) {
     (void)force_restart_frames;
     return {};
