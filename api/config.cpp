@@ -85,6 +85,13 @@ Result<Unit> set_cache_members(Config& c, const std::string& text) {
   return Unit{};
 }
 
+Result<Unit> set_maintenance_chunk(Config& c, const std::string& text) {
+  const auto v = parse_uint(text, 1, 1'000'000);
+  if (!v) return bad("", "must be an integer in 1..1000000");
+  c.maintenance_chunk_members = static_cast<std::size_t>(*v);
+  return Unit{};
+}
+
 Result<Unit> set_level(Config& c, const std::string& text) {
   const auto level = parse_log_level(text);
   if (!level) return bad("", "must be one of debug, info, warn, error");
@@ -103,6 +110,8 @@ const Setting kSettings[] = {
     {"worker_threads", "ENCORE_WORKER_THREADS", "", true, set_threads},
     {"log_level", "ENCORE_LOG_LEVEL", "", false, set_level},
     {"cache_members", "ENCORE_CACHE_MEMBERS", "", true, set_cache_members},
+    {"maintenance_chunk_members", "ENCORE_MAINTENANCE_CHUNK_MEMBERS", "", true,
+     set_maintenance_chunk},
     {"limits.body_limit_bytes", "ENCORE_BODY_LIMIT_BYTES", "", true,
      set_size<&Limits::body_limit_bytes, 1, kMaxBytes>},
     {"limits.header_limit_bytes", "ENCORE_HEADER_LIMIT_BYTES", "", true,

@@ -89,70 +89,162 @@ std::string request_hash(const Request& req, const nlohmann::json& body) {
 
 }  // namespace
 
-void submit_write(Services& s, const Request& req, Context& ctx, const Principal& who,
-                  const nlohmann::json& body, WriteOp op, Respond respond) {
-  std::optional<std::string> idem_key;
+namespace {
+
+// The Idempotency-Key checks that come before any write. True: go ahead (`key` and `hash` set
+// when the request carries a key, which is then in flight). False: `respond` has been called.
+struct IdempotencyStart {
+  std::optional<std::string> key;
+  std::string hash;
+};
+
+bool start_idempotent(Services& s, const Request& req, const Principal& who,
+                      const nlohmann::json& body, IdempotencyStart& out, const Respond& respond) {
   if (req.method() == http::verb::post) {
     auto header = req["Idempotency-Key"];
     if (!header.empty()) {
       if (!valid_idempotency_key(header)) {
-        return respond(error_response(make_error(ErrorCode::invalid_request, "Idempotency-Key",
-                                                 "must be 1-128 printable characters")));
+        respond(error_response(make_error(ErrorCode::invalid_request, "Idempotency-Key",
+                                          "must be 1-128 printable characters")));
+        return false;
       }
-      idem_key = std::string(header);
+      out.key = std::string(header);
     } else if (who.role == Role::pos) {
-      return respond(error_response(make_error(ErrorCode::invalid_request, "Idempotency-Key",
-                                               "POS requests must carry an Idempotency-Key")));
+      respond(error_response(make_error(ErrorCode::invalid_request, "Idempotency-Key",
+                                        "POS requests must carry an Idempotency-Key")));
+      return false;
     }
   }
-  std::string hash = idem_key ? request_hash(req, body) : std::string{};
-  if (idem_key) {
-    auto check = s.idempotency.begin(who.name, *idem_key, hash);
-    using O = IdempotencyGuard::Outcome;
-    switch (check.outcome) {
-      case O::proceed:
-        break;
-      case O::replay:
-        return respond(replay(*check.stored));
-      case O::reused:
-        return respond(
-            error_response(make_error(ErrorCode::idempotency_key_reused, "Idempotency-Key",
-                                      "this key was used with a different request")));
-      case O::in_flight:
-        return respond(error_response(make_error(ErrorCode::request_in_progress, "Idempotency-Key",
-                                                 "a request with this key is still in flight")));
-      case O::overloaded:
-        return respond(error_response(make_error(ErrorCode::overloaded, "", "try again later")));
-    }
+  if (!out.key) return true;
+  out.hash = request_hash(req, body);
+  auto check = s.idempotency.begin(who.name, *out.key, out.hash);
+  using O = IdempotencyGuard::Outcome;
+  switch (check.outcome) {
+    case O::proceed:
+      return true;
+    case O::replay:
+      respond(replay(*check.stored));
+      return false;
+    case O::reused:
+      respond(error_response(make_error(ErrorCode::idempotency_key_reused, "Idempotency-Key",
+                                        "this key was used with a different request")));
+      return false;
+    case O::in_flight:
+      respond(error_response(make_error(ErrorCode::request_in_progress, "Idempotency-Key",
+                                        "a request with this key is still in flight")));
+      return false;
+    case O::overloaded:
+      respond(error_response(make_error(ErrorCode::overloaded, "", "try again later")));
+      return false;
   }
+  return false;
+}
+
+// On the writer thread, inside the transaction that produced `response`.
+void save_outcome(Writer& w, const Ledger& ledger, const IdempotencyStart& idem,
+                  const std::string& key_name, const Response& response) {
+  const int status = static_cast<int>(response.result_int());
+  if (idem.key && stored_outcome(status)) {
+    w.save_idempotency(IdempotencyRecord{key_name, *idem.key, idem.hash, status, response.body(),
+                                         ledger.clock().now()});
+  }
+}
+
+Response write_failed(const std::string& request_id, bool committed) {
+  log_error("write failed", {{"request_id", request_id}, {"committed", committed}});
+  return error_response(make_error(ErrorCode::internal, "", ""));
+}
+
+Response queue_full() {
+  return error_response(make_error(ErrorCode::overloaded, "", "the write queue is full"));
+}
+
+// A chunked job between its pieces. The pieces run one after another on the writer thread (each
+// is submitted from the previous one's completion), so only that thread touches this after start.
+struct ChunkedRun : std::enable_shared_from_this<ChunkedRun> {
+  ChunkedRun(Services& services, ChunkedOp op, IdempotencyStart idem, std::string key_name,
+             Respond respond, std::string request_id)
+      : s(services),
+        op(std::move(op)),
+        idem(std::move(idem)),
+        key_name(std::move(key_name)),
+        respond(std::move(respond)),
+        request_id(std::move(request_id)) {}
+
+  void submit_next() {
+    auto self = shared_from_this();
+    auto job = [self](Writer& w) {
+      try {
+        ChunkStep step = self->op(w);
+        self->last = step.done || step.outcome.error.has_value();
+        if (self->last) {
+          self->response = render(step.outcome);
+          save_outcome(w, self->s.ledger, self->idem, self->key_name, self->response);
+        }
+      } catch (...) {
+        self->failed = true;
+        throw;
+      }
+    };
+    auto done = [self](bool committed) {
+      if (committed && !self->failed && !self->last) return self->submit_next();
+      self->finish(!committed || self->failed ? write_failed(self->request_id, committed)
+                                              : std::move(self->response));
+    };
+    if (!s.writes.submit(std::move(job), std::move(done))) finish(queue_full());
+  }
+
+  void finish(Response res) {
+    if (idem.key) s.idempotency.finish(key_name, *idem.key);
+    respond(std::move(res));
+  }
+
+  Services& s;
+  ChunkedOp op;
+  IdempotencyStart idem;
+  std::string key_name;
+  Respond respond;
+  std::string request_id;
+  Response response;  // the last piece's, rendered once (a replay is byte-identical)
+  bool last = false;
+  bool failed = false;
+};
+
+}  // namespace
+
+void submit_write(Services& s, const Request& req, Context& ctx, const Principal& who,
+                  const nlohmann::json& body, WriteOp op, Respond respond) {
+  IdempotencyStart idem;
+  if (!start_idempotent(s, req, who, body, idem, respond)) return;
   auto pending = std::make_shared<PendingWrite>();
-  auto job = [pending, op = std::move(op), idem_key, hash, name = who.name,
-              &ledger = s.ledger](Writer& w) {
+  auto job = [pending, op = std::move(op), idem, name = who.name, &ledger = s.ledger](Writer& w) {
     try {
       pending->response = render(op(w));
     } catch (...) {
       pending->failed = true;
       throw;
     }
-    const int status = static_cast<int>(pending->response.result_int());
-    if (idem_key && stored_outcome(status)) {
-      w.save_idempotency(IdempotencyRecord{name, *idem_key, hash, status, pending->response.body(),
-                                           ledger.clock().now()});
-    }
+    save_outcome(w, ledger, idem, name, pending->response);
   };
-  auto done = [pending, respond, idem_key, name = who.name, &s,
+  auto done = [pending, respond, key = idem.key, name = who.name, &s,
                request_id = ctx.request_id](bool committed) {
-    if (idem_key) s.idempotency.finish(name, *idem_key);
-    if (!committed || pending->failed) {
-      log_error("write failed", {{"request_id", request_id}, {"committed", committed}});
-      return respond(error_response(make_error(ErrorCode::internal, "", "")));
-    }
+    if (key) s.idempotency.finish(name, *key);
+    if (!committed || pending->failed) return respond(write_failed(request_id, committed));
     respond(std::move(pending->response));
   };
   if (!s.writes.submit(std::move(job), std::move(done))) {
-    if (idem_key) s.idempotency.finish(who.name, *idem_key);
-    respond(error_response(make_error(ErrorCode::overloaded, "", "the write queue is full")));
+    if (idem.key) s.idempotency.finish(who.name, *idem.key);
+    respond(queue_full());
   }
+}
+
+void submit_chunked_write(Services& s, const Request& req, Context& ctx, const Principal& who,
+                          const nlohmann::json& body, ChunkedOp op, Respond respond) {
+  IdempotencyStart idem;
+  if (!start_idempotent(s, req, who, body, idem, respond)) return;
+  std::make_shared<ChunkedRun>(s, std::move(op), std::move(idem), who.name, std::move(respond),
+                               ctx.request_id)
+      ->submit_next();
 }
 
 }  // namespace encore::api

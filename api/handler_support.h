@@ -25,6 +25,8 @@ struct Services {
   KeyCache& keys;
   IdempotencyGuard& idempotency;
   Metrics& metrics;
+  // Members an expiry run or a tier recompute handles per write transaction (Config).
+  std::size_t maintenance_chunk_members = 1000;
 };
 
 // The principal when its role is allowed; otherwise the 401/403 response to send.
@@ -59,6 +61,22 @@ WriteOutcome outcome(const Result<T>& result, http::status status, Encode encode
 // Idempotency-Key header (required for pos keys): replay, reuse (422) and in-flight (409).
 void submit_write(Services& s, const Request& req, Context& ctx, const Principal& who,
                   const nlohmann::json& body, WriteOp op, Respond respond);
+
+// One piece of a long maintenance job: `done` false asks for another piece, in a later write
+// operation; the outcome of the last piece (or of the first that failed) is the response.
+struct ChunkStep {
+  bool done = true;
+  WriteOutcome outcome;
+};
+using ChunkedOp = std::function<ChunkStep(Writer&)>;
+
+// submit_write for a job that walks many members: each piece is its own write operation, queued
+// behind the writes that arrived meanwhile, so the tills' writes are never held for the whole
+// job. Each committed piece stays committed: a job cut short (a failed commit, shutdown, a full
+// queue: 500 or 503) has done part of its work, and jobs built on this are safe to run again.
+// The idempotency record is saved with the last piece; the key is in flight (409) until then.
+void submit_chunked_write(Services& s, const Request& req, Context& ctx, const Principal& who,
+                          const nlohmann::json& body, ChunkedOp op, Respond respond);
 
 Response error_response(const Error& error);
 

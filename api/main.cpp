@@ -63,7 +63,8 @@ int serve(const encore::api::Config& config) {
   WriteQueue writes(*ledger, max_write_queue_depth, max_batch_jobs);
   KeyCache keys(*ledger);
   IdempotencyGuard idempotency(*ledger);
-  Services services{*ledger, writes, keys, idempotency, metrics()};
+  Services services{*ledger,     writes,    keys,
+                    idempotency, metrics(), config.maintenance_chunk_members};
   Router router;
   add_system_routes(router, [&ledger] {
     try {

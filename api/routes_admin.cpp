@@ -87,8 +87,10 @@ Result<ExpiryRunRequest> decode_expiry_run(const json& body) {
   return out;
 }
 
+// `Op` is WriteOp (one write operation) or ChunkedOp (a maintenance job in pieces).
+template <class Op>
 void add_admin_write(Router& router, Services& s, std::string pattern,
-                     std::function<Result<WriteOp>(const json&, const Context&)> make) {
+                     std::function<Result<Op>(const json&, const Context&)> make) {
   router.add_async(http::verb::post, std::move(pattern),
                    [&s, make](const Request& req, Context& ctx, Respond respond) {
                      std::optional<Response> refusal;
@@ -98,8 +100,68 @@ void add_admin_write(Router& router, Services& s, std::string pattern,
                      if (!body) return respond(error_response(body.error()));
                      auto op = make(*body, ctx);
                      if (!op) return respond(error_response(op.error()));
-                     submit_write(s, req, ctx, *who, *body, std::move(*op), std::move(respond));
+                     if constexpr (std::is_same_v<Op, ChunkedOp>) {
+                       submit_chunked_write(s, req, ctx, *who, *body, std::move(*op),
+                                            std::move(respond));
+                     } else {
+                       submit_write(s, req, ctx, *who, *body, std::move(*op), std::move(respond));
+                     }
                    });
+}
+
+// An expiry run in pieces of `chunk` members (submit_chunked_write): the first piece finds the
+// members with something due, every piece expires the next `chunk` of them. Expiring is safe to
+// repeat, so a run cut short is finished by running it again.
+ChunkedOp expiry_run_in_chunks(TimePoint as_of, bool dry_run, std::size_t chunk) {
+  struct Progress {
+    std::optional<std::vector<std::string>> members;
+    std::size_t next = 0;
+    ExpiryRunResult total;
+  };
+  auto progress = std::make_shared<Progress>();
+  return [progress, as_of, dry_run, chunk](Writer& w) {
+    Progress& p = *progress;
+    const Actor actor{"admin"};
+    if (!p.members) p.members = w.expiry_candidates(as_of);
+    const std::size_t end = std::min(p.members->size(), p.next + chunk);
+    const std::vector<std::string> slice(p.members->begin() + static_cast<std::ptrdiff_t>(p.next),
+                                         p.members->begin() + static_cast<std::ptrdiff_t>(end));
+    auto piece = w.expire_members(slice, as_of, dry_run, actor);
+    if (!piece)
+      return ChunkStep{true, outcome(piece, http::status::ok, [](auto&) { return json{}; })};
+    p.total.members += piece->members;
+    p.total.entries += piece->entries;
+    p.total.points += piece->points;
+    p.next = end;
+    ChunkStep step;
+    step.done = p.next >= p.members->size();
+    step.outcome.body = json{{"members", p.total.members},
+                             {"entries", p.total.entries},
+                             {"points", p.total.points},
+                             {"dry_run", dry_run}};
+    return step;
+  };
+}
+
+// `encore-admin tiers recompute` in pieces of `chunk` members, in member id order.
+ChunkedOp tier_recompute_in_chunks(std::size_t chunk) {
+  struct Progress {
+    std::string after;
+    std::int64_t changed = 0;
+  };
+  auto progress = std::make_shared<Progress>();
+  return [progress, chunk](Writer& w) {
+    Progress& p = *progress;
+    auto piece = w.recompute_tiers(p.after, chunk);
+    if (!piece)
+      return ChunkStep{true, outcome(piece, http::status::ok, [](auto&) { return json{}; })};
+    p.changed += piece->changed;
+    p.after = piece->last_member_id;
+    ChunkStep step;
+    step.done = piece->members < static_cast<std::int64_t>(chunk);
+    step.outcome.body = json{{"changed", p.changed}};
+    return step;
+  };
 }
 
 }  // namespace
@@ -120,52 +182,43 @@ void add_admin_routes(Router& router, Services& s) {
     return res;
   });
 
-  add_admin_write(router, s, "/v1/admin/expiry-runs",
-                  [&s](const json& body, const Context&) -> Result<WriteOp> {
-                    auto request = decode_expiry_run(body);
-                    if (!request) return request.error();
-                    auto as_of = request->as_of.value_or(s.ledger.clock().now());
-                    return WriteOp{[as_of, dry = request->dry_run](Writer& w) {
-                      return outcome(w.run_expiry(as_of, dry, Actor{"admin"}), http::status::ok,
-                                     [dry](const ExpiryRunResult& r) {
-                                       return json{{"members", r.members},
-                                                   {"entries", r.entries},
-                                                   {"points", r.points},
-                                                   {"dry_run", dry}};
-                                     });
-                    }};
-                  });
+  add_admin_write<ChunkedOp>(router, s, "/v1/admin/expiry-runs",
+                             [&s](const json& body, const Context&) -> Result<ChunkedOp> {
+                               auto request = decode_expiry_run(body);
+                               if (!request) return request.error();
+                               auto as_of = request->as_of.value_or(s.ledger.clock().now());
+                               return expiry_run_in_chunks(as_of, request->dry_run,
+                                                           s.maintenance_chunk_members);
+                             });
 
-  add_admin_write(router, s, "/v1/members/{member_id}/erase",
-                  [](const json& body, const Context& ctx) -> Result<WriteOp> {
-                    // Optional body {"reason": "..."}: recorded with the key's name.
-                    std::optional<std::string> reason;
-                    if (!body.is_null()) {
-                      if (!body.is_object()) return invalid_field("", "must be a JSON object");
-                      for (const auto& [key, value] : body.items()) {
-                        if (key != "reason") return invalid_field(key, "unknown field");
-                        if (!value.is_string()) return invalid_field("reason", "must be a string");
-                        reason = value.get<std::string>();
-                      }
-                    }
-                    return WriteOp{[id = std::string(ctx.param("member_id")), reason,
-                                    actor = Actor{ctx.key_name}](Writer& w) {
-                      return outcome(w.erase_member(id, reason, actor), http::status::ok,
-                                     [](const MemberProfile& m) { return encode(m); });
-                    }};
-                  });
+  add_admin_write<WriteOp>(router, s, "/v1/members/{member_id}/erase",
+                           [](const json& body, const Context& ctx) -> Result<WriteOp> {
+                             // Optional body {"reason": "..."}: recorded with the key's name.
+                             std::optional<std::string> reason;
+                             if (!body.is_null()) {
+                               if (!body.is_object())
+                                 return invalid_field("", "must be a JSON object");
+                               for (const auto& [key, value] : body.items()) {
+                                 if (key != "reason") return invalid_field(key, "unknown field");
+                                 if (!value.is_string())
+                                   return invalid_field("reason", "must be a string");
+                                 reason = value.get<std::string>();
+                               }
+                             }
+                             return WriteOp{[id = std::string(ctx.param("member_id")), reason,
+                                             actor = Actor{ctx.key_name}](Writer& w) {
+                               return outcome(w.erase_member(id, reason, actor), http::status::ok,
+                                              [](const MemberProfile& m) { return encode(m); });
+                             }};
+                           });
 
-  add_admin_write(router, s, "/v1/admin/tiers/recompute",
-                  [](const json& body, const Context&) -> Result<WriteOp> {
-                    if (!body.is_null() && !(body.is_object() && body.empty())) {
-                      return invalid_field("", "recompute takes no body");
-                    }
-                    return WriteOp{[](Writer& w) {
-                      return outcome(w.recompute_tiers(), http::status::ok, [](std::int64_t n) {
-                        return json{{"changed", n}};
-                      });
-                    }};
-                  });
+  add_admin_write<ChunkedOp>(router, s, "/v1/admin/tiers/recompute",
+                             [&s](const json& body, const Context&) -> Result<ChunkedOp> {
+                               if (!body.is_null() && !(body.is_object() && body.empty())) {
+                                 return invalid_field("", "recompute takes no body");
+                               }
+                               return tier_recompute_in_chunks(s.maintenance_chunk_members);
+                             });
 }
 
 }  // namespace encore::api

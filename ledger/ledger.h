@@ -151,8 +151,15 @@ class Writer {
   // Posts `expire` entries for lots expired by `as_of` (capped at now), closes stale holds and
   // applies due tier downgrades. With dry_run nothing is kept.
   Result<ExpiryRunResult> run_expiry(TimePoint as_of, bool dry_run, const Actor& actor);
-  // Re-evaluates every member's tier now (`encore-admin tiers recompute`).
-  Result<std::int64_t> recompute_tiers();
+  // run_expiry in pieces, so that a server can commit each piece on its own and let other writes
+  // in between (a run over many members would otherwise hold the writer for seconds): the
+  // members run_expiry looks at (sorted), then run_expiry limited to some of them.
+  std::vector<std::string> expiry_candidates(TimePoint as_of);
+  Result<ExpiryRunResult> expire_members(const std::vector<std::string>& member_ids,
+                                         TimePoint as_of, bool dry_run, const Actor& actor);
+  // Re-evaluates the tiers, now, of up to `limit` members whose id sorts after `after_member_id`
+  // ("" for the first); `encore-admin tiers recompute` walks every member this way.
+  Result<TierRecomputeChunk> recompute_tiers(const std::string& after_member_id, std::size_t limit);
   void save_idempotency(const IdempotencyRecord& record);
 
   // Called by Ledger around a batch.

@@ -591,6 +591,15 @@ class SqliteStore final : public Store {
     while (s.executeStep()) out.push_back(s.getColumn(0).getString());
     return out;
   }
+  std::vector<std::string> member_ids_after(const std::string& after, std::size_t limit) override {
+    auto& s = stmt(sql_member_ids_after_);
+    s.bind(1, after);
+    s.bind(2, static_cast<std::int64_t>(limit));
+    std::vector<std::string> out;
+    out.reserve(limit);
+    while (s.executeStep()) out.push_back(s.getColumn(0).getString());
+    return out;
+  }
   void scan_members(const std::function<bool(const MemberRow&)>& visit) override {
     SQLite::Statement s(
         db_, std::string("SELECT ") + kMemberColumns + " FROM members ORDER BY member_id");
@@ -955,6 +964,8 @@ class SqliteStore final : public Store {
       "SELECT DISTINCT member_id FROM holds WHERE state = 'open' AND expires_at <= ? "
       "ORDER BY member_id";
   const std::string sql_all_members_ = "SELECT member_id FROM members ORDER BY member_id";
+  const std::string sql_member_ids_after_ =
+      "SELECT member_id FROM members WHERE member_id > ? ORDER BY member_id LIMIT ?";
   const std::string sql_ledger_totals_ =
       "SELECT COUNT(*), COALESCE(SUM(balance), 0), COALESCE(SUM(debt), 0) FROM members";
   const std::string sql_api_key_ =

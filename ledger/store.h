@@ -208,6 +208,9 @@ class Store {
   // Members with open lots whose last activity is at or before `active_before` (inactivity).
   virtual std::vector<std::string> members_inactive_since(TimePoint active_before) = 0;
   virtual std::vector<std::string> all_member_ids() = 0;
+  // Up to `limit` member ids that sort after `after` (bytewise), in order.
+  virtual std::vector<std::string> member_ids_after(const std::string& after,
+                                                    std::size_t limit) = 0;
   // Every member in member_id order, for export. Returning false stops the scan.
   virtual void scan_members(const std::function<bool(const MemberRow&)>& visit) = 0;
   // Members with open holds past their expiry.

@@ -217,6 +217,12 @@ struct ExpiryRunResult {
   Points points = 0;  // positive number of points expired
 };
 
+struct TierRecomputeChunk {
+  std::int64_t members = 0;    // looked at in this chunk
+  std::int64_t changed = 0;    // of which changed tier
+  std::string last_member_id;  // where the next chunk starts; meaningless when members == 0
+};
+
 // Validation shared by the API and the CLI.
 bool valid_member_id(std::string_view id);  // 1-64 chars of [A-Za-z0-9._:-]
 bool valid_order_id(std::string_view id);   // same alphabet and length

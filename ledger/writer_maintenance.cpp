@@ -30,24 +30,34 @@ void Writer::save_idempotency(const IdempotencyRecord& record) {
 }
 
 Result<ExpiryRunResult> Writer::run_expiry(TimePoint as_of, bool dry_run, const Actor& actor) {
+  return expire_members(expiry_candidates(as_of), as_of, dry_run, actor);
+}
+
+std::vector<std::string> Writer::expiry_candidates(TimePoint as_of) {
+  // Never expire points before their time: an as-of date in the future is capped at now.
+  const TimePoint t = std::min(as_of, clock_.now());
+  std::set<std::string> members;
+  for (auto& m : store_.members_with_expired_lots(t)) members.insert(std::move(m));
+  for (auto& m : store_.members_with_stale_holds(t)) members.insert(std::move(m));
+  if (program_.expiry.policy == ExpiryPolicy::inactivity) {
+    // Candidates only (a day of slack for time zones); lot_expiry decides exactly.
+    auto since = t - std::chrono::days{program_.expiry.days - 1};
+    for (auto& m : store_.members_inactive_since(since)) members.insert(std::move(m));
+  }
+  return {members.begin(), members.end()};
+}
+
+Result<ExpiryRunResult> Writer::expire_members(const std::vector<std::string>& member_ids,
+                                               TimePoint as_of, bool dry_run, const Actor& actor) {
   (void)actor;
   const auto saved_id = last_id_;
   const auto saved_hash = last_hash_;
   store_.savepoint();
   try {
     Posting p(store_, program_, clock_.now(), clock_.recorded_now(), last_id_, last_hash_, batch_);
-    // Never expire points before their time: an as-of date in the future is capped at now.
     const TimePoint t = std::min(as_of, p.now());
-    std::set<std::string> members;
-    for (auto& m : store_.members_with_expired_lots(t)) members.insert(std::move(m));
-    for (auto& m : store_.members_with_stale_holds(t)) members.insert(std::move(m));
-    if (program_.expiry.policy == ExpiryPolicy::inactivity) {
-      // Candidates only (a day of slack for time zones); lot_expiry decides exactly.
-      auto since = t - std::chrono::days{program_.expiry.days - 1};
-      for (auto& m : store_.members_inactive_since(since)) members.insert(std::move(m));
-    }
     ExpiryRunResult result;
-    for (const auto& member_id : members) {
+    for (const auto& member_id : member_ids) {
       auto state = p.load_unstaged(member_id);
       if (!state) continue;
       auto before = p.posted().size();
@@ -77,17 +87,20 @@ Result<ExpiryRunResult> Writer::run_expiry(TimePoint as_of, bool dry_run, const 
   }
 }
 
-Result<std::int64_t> Writer::recompute_tiers() {
-  return isolated<std::int64_t>([&](Posting& p) -> Result<std::int64_t> {
-    std::int64_t changed = 0;
-    for (const auto& member_id : store_.all_member_ids()) {
+Result<TierRecomputeChunk> Writer::recompute_tiers(const std::string& after_member_id,
+                                                   std::size_t limit) {
+  return isolated<TierRecomputeChunk>([&](Posting& p) -> Result<TierRecomputeChunk> {
+    TierRecomputeChunk chunk;
+    for (const auto& member_id : store_.member_ids_after(after_member_id, limit)) {
+      ++chunk.members;
+      chunk.last_member_id = member_id;
       auto state = p.load_unstaged(member_id);
       if (!state) continue;
       auto before = state->row.tier;
       p.refresh_tier(*state, p.now());
-      if (state->row.tier != before) ++changed;
+      if (state->row.tier != before) ++chunk.changed;
     }
-    return changed;
+    return chunk;
   });
 }
 

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <stdexcept>
 
+#include <catch2/catch.hpp>
+
 #include "ledger/api_keys.h"
 #include "ledger/clock.h"
 #include "ledger/store.h"
@@ -89,6 +91,13 @@ nlohmann::json body_json(const HttpResponse& res) {
   auto doc = nlohmann::json::parse(res.body, nullptr, false);
   if (doc.is_discarded()) throw std::runtime_error("response is not JSON: " + res.body);
   return doc;
+}
+
+nlohmann::json ok_json(const HttpResponse& res, unsigned status) {
+  INFO(res.body);
+  REQUIRE(res.status == status);
+  REQUIRE(res.header("content-type") == "application/json");
+  return body_json(res);
 }
 
 Points DbFacts::balance_of(const std::string& member_id) const {

@@ -73,6 +73,8 @@ class Client {
 std::string unique_key(const std::string& prefix = "k");
 
 nlohmann::json body_json(const HttpResponse& res);
+// The JSON body of a response that must have `status` and be application/json (REQUIREd).
+nlohmann::json ok_json(const HttpResponse& res, unsigned status);
 
 // Reads the database directly (the server may be running: WAL readers do not block).
 struct DbFacts {

@@ -15,13 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-json ok_json(const HttpResponse& res, unsigned status) {
-  INFO(res.body);
-  REQUIRE(res.status == status);
-  REQUIRE(res.header("content-type") == "application/json");
-  return body_json(res);
-}
-
 std::int64_t balance_of(Client& c, const std::string& member) {
   return ok_json(c.get("/v1/members/" + member + "/balance"), 200)
       .at("balance")

@@ -246,3 +246,45 @@ TEST_CASE("a reached tier is held for tier_hold_days, then falls to the supporte
   CHECK((*history)[2].reason == "downgrade");
   check_verified(f);
 }
+
+TEST_CASE("a tier recompute in pieces visits every member once, in id order", "[earning]") {
+  // The server runs `tiers recompute` as one write operation per piece (api/routes_admin.cpp),
+  // so tills' writes go in between; the pieces together must do what one pass would.
+  auto overrides = two_tiers();
+  overrides["tier_window_days"] = 30;
+  overrides["tier_hold_days"] = 60;
+  LedgerFixture f(make_program(overrides));
+  const std::vector<std::string> ids = {"a1", "a2", "b1", "b2", "c1"};
+  for (const auto& id : ids) f.enrol(id);
+  REQUIRE(f.buy("a1", "o1", 150000));      // silver
+  REQUIRE(f.buy("b2", "o2", 150000));      // silver
+  REQUIRE(f.buy("c1", "o3", 150000));      // silver
+  f.clock.advance(std::chrono::days{61});  // every hold is over: silver falls to base
+
+  std::vector<std::int64_t> members_per_piece;
+  std::int64_t changed = 0;
+  std::string after;
+  for (;;) {
+    auto piece = f.ledger->write([&](Writer& w) { return w.recompute_tiers(after, 2); });
+    REQUIRE(piece);
+    members_per_piece.push_back(piece->members);
+    changed += piece->changed;
+    if (piece->members < 2) break;
+    after = piece->last_member_id;
+  }
+  CHECK(members_per_piece == std::vector<std::int64_t>{2, 2, 1});
+  CHECK(after == "b2");
+  CHECK(changed == 3);
+  for (const auto& id : ids) {
+    auto history = f.ledger->tier_history(id);
+    REQUIRE(history);
+    const bool was_silver = id == "a1" || id == "b2" || id == "c1";
+    CHECK(history->size() == (was_silver ? 3u : 1u));  // enrol, silver, base: each change once
+  }
+  // Nothing is left to change.
+  auto again = f.ledger->write([&](Writer& w) { return w.recompute_tiers("", 10); });
+  REQUIRE(again);
+  CHECK(again->members == 5);
+  CHECK(again->changed == 0);
+  check_verified(f);
+}

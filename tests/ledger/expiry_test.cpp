@@ -257,3 +257,49 @@ TEST_CASE("inactivity counts from enrolment for a member who never purchased", "
   REQUIRE(f.entries("m1").front().kind == EntryKind::expire);
   check_verified(f);
 }
+
+TEST_CASE("an expiry run in pieces expires what one run would, each member once", "[expiry]") {
+  // The server commits an expiry run in pieces (api/routes_admin.cpp): the candidates are found
+  // once, then each piece expires the next few of them in its own write operation.
+  LedgerFixture f(fixed_term(10));
+  const std::vector<std::string> ids = {"m1", "m2", "m3", "m4", "m5"};
+  int order = 0;
+  for (const auto& id : ids) {
+    f.enrol(id);
+    ++order;
+    REQUIRE(f.buy(id, "o" + std::to_string(order), 1000 * order));  // 10, 20, ... 50 points
+  }
+  f.clock.advance(std::chrono::days{20});
+  REQUIRE(f.buy("m3", "o-late", 1000));  // not expired yet: stays
+
+  std::vector<std::string> candidates;
+  f.ledger->write_batch([&](Writer& w) { candidates = w.expiry_candidates(f.clock.now()); });
+  // m3's purchase just now expired its old lot on the way (lazy expiry): no longer a candidate.
+  CHECK(candidates == std::vector<std::string>{"m1", "m2", "m4", "m5"});
+
+  ExpiryRunResult total;
+  for (std::size_t i = 0; i < candidates.size(); i += 3) {
+    const std::vector<std::string> piece(
+        candidates.begin() + static_cast<std::ptrdiff_t>(i),
+        candidates.begin() + static_cast<std::ptrdiff_t>(std::min(candidates.size(), i + 3)));
+    auto r = f.ledger->write(
+        [&](Writer& w) { return w.expire_members(piece, f.clock.now(), false, f.admin); });
+    REQUIRE(r);
+    total.members += r->members;
+    total.entries += r->entries;
+    total.points += r->points;
+  }
+  CHECK(total.members == 4);
+  CHECK(total.entries == 4);
+  CHECK(total.points == 10 + 20 + 40 + 50);
+  for (const auto& id : ids) {
+    CAPTURE(id);
+    CHECK(f.balance(id).balance == (id == "m3" ? 10 : 0));
+  }
+  // A piece repeated (a run cut short and started again) expires nothing twice.
+  auto repeat = f.ledger->write(
+      [&](Writer& w) { return w.expire_members(candidates, f.clock.now(), false, f.admin); });
+  REQUIRE(repeat);
+  CHECK(repeat->entries == 0);
+  check_verified(f);
+}
