@@ -92,6 +92,13 @@ Result<Unit> set_maintenance_chunk(Config& c, const std::string& text) {
   return Unit{};
 }
 
+Result<Unit> set_idempotency_retention(Config& c, const std::string& text) {
+  const auto v = parse_uint(text, 30, 36'500);
+  if (!v) return bad("", "must be an integer in 30..36500 (SPEC 5 keeps keys at least 30 days)");
+  c.idempotency_retention = std::chrono::days(*v);
+  return Unit{};
+}
+
 Result<Unit> set_level(Config& c, const std::string& text) {
   const auto level = parse_log_level(text);
   if (!level) return bad("", "must be one of debug, info, warn, error");
@@ -112,6 +119,8 @@ const Setting kSettings[] = {
     {"cache_members", "ENCORE_CACHE_MEMBERS", "", true, set_cache_members},
     {"maintenance_chunk_members", "ENCORE_MAINTENANCE_CHUNK_MEMBERS", "", true,
      set_maintenance_chunk},
+    {"idempotency_retention_days", "ENCORE_IDEMPOTENCY_RETENTION_DAYS", "", true,
+     set_idempotency_retention},
     {"limits.body_limit_bytes", "ENCORE_BODY_LIMIT_BYTES", "", true,
      set_size<&Limits::body_limit_bytes, 1, kMaxBytes>},
     {"limits.header_limit_bytes", "ENCORE_HEADER_LIMIT_BYTES", "", true,

@@ -3,12 +3,12 @@
 //
 // Config file keys (unknown keys are rejected, naming the key):
 //   listen "HOST:PORT", tls_cert, tls_key, db, program, worker_threads, log_level, cache_members,
-//   maintenance_chunk_members,
+//   maintenance_chunk_members, idempotency_retention_days,
 //   limits: {body_limit_bytes, header_limit_bytes, handshake_timeout_seconds,
 //            read_timeout_seconds, idle_timeout_seconds, max_connections, shutdown_grace_seconds}
 // Environment: ENCORE_LISTEN, ENCORE_TLS_CERT, ENCORE_TLS_KEY, ENCORE_DB, ENCORE_PROGRAM,
 //   ENCORE_WORKER_THREADS, ENCORE_LOG_LEVEL, ENCORE_CACHE_MEMBERS,
-//   ENCORE_MAINTENANCE_CHUNK_MEMBERS, ENCORE_BODY_LIMIT_BYTES,
+//   ENCORE_MAINTENANCE_CHUNK_MEMBERS, ENCORE_IDEMPOTENCY_RETENTION_DAYS, ENCORE_BODY_LIMIT_BYTES,
 //   ENCORE_HEADER_LIMIT_BYTES, ENCORE_HANDSHAKE_TIMEOUT_SECONDS, ENCORE_READ_TIMEOUT_SECONDS,
 //   ENCORE_IDLE_TIMEOUT_SECONDS, ENCORE_MAX_CONNECTIONS, ENCORE_SHUTDOWN_GRACE_SECONDS.
 // Flags: --db PATH --program PATH --listen HOST:PORT --tls-cert PEM --tls-key PEM --config FILE
@@ -53,6 +53,8 @@ struct Config {
   // Members an expiry run or a tier recompute handles per write transaction: other writes queue
   // behind one piece at a time (about 20 ms for 1,000 members), never behind the whole job.
   std::size_t maintenance_chunk_members = 1000;
+  // Idempotency records older than this are forgotten (SPEC 5: kept at least 30 days).
+  std::chrono::days idempotency_retention{31};
   LogLevel log_level = LogLevel::info;
 };
 

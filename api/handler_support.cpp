@@ -137,6 +137,7 @@ bool start_idempotent(Services& s, const Request& req, const Principal& who,
       respond(error_response(make_error(ErrorCode::overloaded, "", "try again later")));
       return false;
   }
+  respond(error_response(make_error(ErrorCode::internal, "", "")));  // a new Outcome, unhandled
   return false;
 }
 
@@ -187,11 +188,28 @@ struct ChunkedRun : std::enable_shared_from_this<ChunkedRun> {
       }
     };
     auto done = [self](bool committed) {
-      if (committed && !self->failed && !self->last) return self->submit_next();
-      self->finish(!committed || self->failed ? write_failed(self->request_id, committed)
-                                              : std::move(self->response));
+      if (committed && !self->failed && !self->last) {
+        ++self->pieces_committed;
+        return self->submit_next();
+      }
+      if (committed && !self->failed) return self->finish(std::move(self->response));
+      log_error("write failed", {{"request_id", self->request_id}, {"committed", committed}});
+      self->finish(self->cut_short(ErrorCode::internal));
     };
-    if (!s.writes.submit(std::move(job), std::move(done))) finish(queue_full());
+    const bool queued = pieces_committed == 0
+                            ? s.writes.submit(std::move(job), std::move(done))
+                            : s.writes.submit_continuation(std::move(job), std::move(done));
+    if (!queued) finish(pieces_committed == 0 ? queue_full() : cut_short(ErrorCode::overloaded));
+  }
+
+  // The answer when the job stops after some pieces committed (a failed commit, or shutdown):
+  // what stays committed, and that running the job again finishes it.
+  Response cut_short(ErrorCode code) const {
+    if (pieces_committed == 0) return error_response(make_error(code, "", ""));
+    return error_response(make_error(code, "",
+                                     "the job was cut short after " +
+                                         std::to_string(pieces_committed) +
+                                         " committed pieces, which stay; run it again to finish"));
   }
 
   void finish(Response res) {
@@ -206,6 +224,7 @@ struct ChunkedRun : std::enable_shared_from_this<ChunkedRun> {
   Respond respond;
   std::string request_id;
   Response response;  // the last piece's, rendered once (a replay is byte-identical)
+  std::size_t pieces_committed = 0;
   bool last = false;
   bool failed = false;
 };

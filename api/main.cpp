@@ -11,6 +11,7 @@
 #include "api/auth.h"
 #include "api/config.h"
 #include "api/idempotency.h"
+#include "api/idempotency_purger.h"
 #include "api/log.h"
 #include "api/metrics.h"
 #include "api/reminder_dispatcher.h"
@@ -63,6 +64,7 @@ int serve(const encore::api::Config& config) {
   WriteQueue writes(*ledger, max_write_queue_depth, max_batch_jobs);
   KeyCache keys(*ledger);
   IdempotencyGuard idempotency(*ledger);
+  IdempotencyPurger purger(clock, writes, {.retention = config.idempotency_retention});
   Services services{*ledger,     writes,    keys,
                     idempotency, metrics(), config.maintenance_chunk_members};
   Router router;
@@ -90,15 +92,17 @@ int serve(const encore::api::Config& config) {
     reports.request_stop();  // a running report ends at its next check and answers 503
   };
   // Both may still complete requests: stopped while the server's io_context exists.
-  hooks.after_io = [&reminders, &reports, &writes] {
+  hooks.after_io = [&reminders, &reports, &purger, &writes] {
     if (reminders) reminders->stop();
     reports.stop();
+    purger.stop();  // submits to the writer: stopped first
     writes.stop();  // every acknowledged write already committed; this drains stragglers
   };
   int code = server.run(hooks);
   // Again for a server that failed to start (no-ops after after_io).
   if (reminders) reminders->stop();
   reports.stop();
+  purger.stop();
   writes.stop();
   return code;
 }

@@ -60,6 +60,13 @@ std::string ledger_gauges(Services& s) {
   gauge("encore_wal_frames",
         "WAL length in pages after the last group commit (starts over past 16384 pages).", "gauge",
         s.ledger.wal_frames());
+  const auto forced = s.ledger.forced_restarts();
+  gauge("encore_wal_forced_restarts_total",
+        "RESTART checkpoints forced because long readers kept the WAL from starting over.",
+        "counter", static_cast<std::int64_t>(forced.attempts));
+  gauge("encore_wal_forced_restarts_gave_up_total",
+        "Forced RESTARTs that gave up after their 100 ms wait (a reader was still there).",
+        "counter", static_cast<std::int64_t>(forced.gave_up));
   return out;
 }
 

@@ -24,6 +24,16 @@ bool WriteQueue::submit(Job job, Done done) {
   return true;
 }
 
+bool WriteQueue::submit_continuation(Job job, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+    queue_.push_back(Item{std::move(job), std::move(done), std::chrono::steady_clock::now()});
+  }
+  ready_.notify_one();
+  return true;
+}
+
 void WriteQueue::stop() {
   {
     std::lock_guard lock(mutex_);

@@ -43,6 +43,11 @@ class WriteQueue {
 
   // False when the queue is full or stopped (the caller answers 503 `overloaded`).
   bool submit(Job job, Done done);
+  // The next piece of a job already under way (submit_chunked_write): not refused for a full
+  // queue, which would abandon a long maintenance job halfway whenever the tills saturate the
+  // writer. Each running job has at most one piece queued, so the queue stays bounded. False
+  // only when stopped.
+  bool submit_continuation(Job job, Done done);
   // Finishes every queued job, then stops the thread.
   void stop();
   Stats stats() const;

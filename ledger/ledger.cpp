@@ -1,6 +1,7 @@
 #include "ledger/ledger.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -74,6 +75,11 @@ class Ledger::Checkpointer {
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
 
+  Ledger::ForcedRestarts forced_restarts() const {
+    return {forced_attempts_.load(std::memory_order_relaxed),
+            forced_gave_up_.load(std::memory_order_relaxed)};
+  }
+
  private:
   void run() {
     int previous_frames = -1;
@@ -90,7 +96,9 @@ class Ledger::Checkpointer {
         guard_.run([&] {
           const WalCheckpoint done =
               store_->checkpoint_passive(may_force ? force_restart_frames_ : 0);
+          if (done.restart_tried) forced_attempts_.fetch_add(1, std::memory_order_relaxed);
           if (done.restart_gave_up) {
+            forced_gave_up_.fetch_add(1, std::memory_order_relaxed);
             next_forced_restart = std::chrono::steady_clock::now() + forced_restart_spacing;
           }
           return done;
@@ -106,6 +114,8 @@ class Ledger::Checkpointer {
   // next one waits this long, so a long reader costs writes at most ~10% of their time.
   static constexpr std::chrono::seconds forced_restart_spacing{1};
 
+  std::atomic<std::uint64_t> forced_attempts_{0};
+  std::atomic<std::uint64_t> forced_gave_up_{0};
   std::unique_ptr<Store> store_;
   const std::chrono::milliseconds interval_;
   const int lazy_below_frames_;
@@ -295,6 +305,10 @@ void Ledger::start_background_checkpoints(std::chrono::milliseconds interval,
   std::lock_guard lock(write_mutex_);
   write_store_->take_over_wal_restarts();
   wal_restart_frames_ = wal_restart_frames;
+}
+
+Ledger::ForcedRestarts Ledger::forced_restarts() const {
+  return checkpointer_ ? checkpointer_->forced_restarts() : ForcedRestarts{};
 }
 
 void Ledger::with_reader(const std::function<void(Store&)>& fn) const {

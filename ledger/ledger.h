@@ -100,6 +100,13 @@ class Ledger {
   // The WAL's length in pages after the writer's last commit (0 before background checkpoints
   // start). It grows to default_wal_restart_frames under load, then starts over.
   int wal_frames() const { return wal_guard_.writer_wal_frames(); }
+  // Forced RESTART checkpoints of the background pass (WAL past 4x its restart length because
+  // readers kept it from starting over): tried, and given up on after the bounded wait.
+  struct ForcedRestarts {
+    std::uint64_t attempts = 0;
+    std::uint64_t gave_up = 0;
+  };
+  ForcedRestarts forced_restarts() const;
 
  private:
   Ledger(std::string path, Program program, const Clock& clock);
@@ -161,6 +168,9 @@ class Writer {
   // ("" for the first); `encore-admin tiers recompute` walks every member this way.
   Result<TierRecomputeChunk> recompute_tiers(const std::string& after_member_id, std::size_t limit);
   void save_idempotency(const IdempotencyRecord& record);
+  // Forgets up to `limit` idempotency records created before `older_than` (SPEC 5 keeps them
+  // at least 30 days); returns how many. A retry of a forgotten key runs as a new request.
+  std::int64_t purge_idempotency(TimePoint older_than, std::size_t limit);
 
   // Called by Ledger around a batch.
   void load_chain_head();

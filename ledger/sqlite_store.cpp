@@ -666,9 +666,10 @@ class SqliteStore final : public Store {
     s.exec();
   }
 
-  std::int64_t purge_idempotency(TimePoint older_than) override {
+  std::int64_t purge_idempotency(TimePoint older_than, std::size_t limit) override {
     auto& s = stmt(sql_purge_idempotency_);
     put(s, 1, older_than);
+    put(s, 2, static_cast<std::int64_t>(limit));
     return s.exec();
   }
 
@@ -731,8 +732,8 @@ class SqliteStore final : public Store {
     // appending), so it never lets the WAL start over by itself: restart_wal_if_long() does. That
     // restart needs a moment with no reader on the WAL; if readers (backups, reports, reminder
     // planning) keep overlapping it, the WAL grows, and past `force_restart_frames` this falls
-    // back to a RESTART checkpoint, which waits (busy handler, at most 5 s) for those readers and
-    // for the writer's current batch.
+    // back to a RESTART checkpoint, which waits (busy handler, at most 100 ms) for those readers
+    // and for the writer's current batch.
     WalCheckpoint done;
     const int rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                              &done.log_frames, &done.copied_frames);
@@ -741,7 +742,7 @@ class SqliteStore final : public Store {
     }
     done.ran = rc == SQLITE_OK;
     // No RESTART after a PASSIVE that copied everything: the guard pauses on that report, and a
-    // RESTART that cannot get the write lock within 5 s quietly runs as a PASSIVE next to the
+    // RESTART that cannot get the write lock in time quietly runs as a PASSIVE next to the
     // writer's open transaction, which may be starting the WAL over (review finding). After a
     // partial copy nothing can start the WAL over (wal_reset_guard.h), so the RESTART is safe.
     if (!done.ran || done.copied_all() || force_restart_frames <= 0 ||
@@ -763,8 +764,12 @@ class SqliteStore final : public Store {
         sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_RESTART,
                                   &restart.log_frames, &restart.copied_frames);
     sqlite3_busy_handler(db_.getHandle(), retry_soon, nullptr);
+    restart.restart_tried = true;
     if (restart_rc == SQLITE_OK || restart_rc == SQLITE_BUSY) {
       if (restart.log_frames < 0) {
+        // No checkpoint lock (another checkpoint ran): nothing waited, but the next forced
+        // attempt is spaced out all the same; the WAL is long either way.
+        done.restart_tried = true;
         done.restart_gave_up = true;
         return done;
       }
@@ -773,7 +778,9 @@ class SqliteStore final : public Store {
       return restart;
     }
     constexpr int unknown = std::numeric_limits<int>::max();
-    return WalCheckpoint{true, unknown, unknown};
+    WalCheckpoint failed{true, unknown, unknown};
+    failed.restart_tried = true;
+    return failed;
   }
 
   void backup_to(const std::string& path, const BackupProgress& progress) override {
@@ -982,7 +989,11 @@ class SqliteStore final : public Store {
   const std::string sql_insert_idempotency_ =
       "INSERT INTO idempotency (key_name, idem_key, request_hash, status, body, created_at) "
       "VALUES (?,?,?,?,?,?)";
-  const std::string sql_purge_idempotency_ = "DELETE FROM idempotency WHERE created_at < ?";
+  // Oldest first through idempotency_by_age, at most `limit` rows: one short write at a time.
+  const std::string sql_purge_idempotency_ =
+      "DELETE FROM idempotency WHERE (key_name, idem_key) IN "
+      "(SELECT key_name, idem_key FROM idempotency WHERE created_at < ? "
+      "ORDER BY created_at LIMIT ?)";
 };
 
 }  // namespace

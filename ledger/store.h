@@ -94,6 +94,7 @@ struct WalCheckpoint {
   // A forced RESTART (checkpoint_passive) gave up waiting for readers or the writer: the WAL
   // cannot start over yet, and forcing again at once would only block writes again.
   bool restart_gave_up = false;
+  bool restart_tried = false;  // a forced RESTART was attempted
 };
 
 struct LedgerTotals {
@@ -224,7 +225,9 @@ class Store {
   virtual std::optional<IdempotencyRecord> idempotency(const std::string& key_name,
                                                        const std::string& idem_key) = 0;
   virtual void insert_idempotency(const IdempotencyRecord& record) = 0;
-  virtual std::int64_t purge_idempotency(TimePoint older_than) = 0;
+  // Deletes up to `limit` idempotency records created before `older_than`, oldest first;
+  // returns how many.
+  virtual std::int64_t purge_idempotency(TimePoint older_than, std::size_t limit) = 0;
 
   virtual std::vector<StoredMemberTotals> member_totals() = 0;
   virtual LedgerTotals ledger_totals() = 0;

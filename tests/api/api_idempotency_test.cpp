@@ -1,5 +1,8 @@
 // Idempotency-Key semantics (SPEC 5) and concurrent writers against the real server.
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -233,4 +236,54 @@ TEST_CASE("40 concurrent redemptions of 10 on 100 points: exactly 10 succeed, ba
   CHECK(balance["balance"] == 0);
   CHECK(balance["available"] == 0);
   CHECK(read_db(server.db()).balance_of("spender") == 0);
+}
+
+TEST_CASE("idempotency records past their retention are forgotten, younger ones kept",
+          "[e2e][idempotency]") {
+  // SPEC 5 keeps keys at least 30 days; the server purges records older than
+  // idempotency_retention_days (default 31) at start and every hour, so the table stops growing.
+  ApiServer server;
+  Client pos(server.port(), server.keys().pos);
+  const std::string old_key = unique_key("old");
+  const std::string young_key = unique_key("young");
+  const json old_body = {{"member_id", "retention-old"}};
+  REQUIRE(pos.send("POST", "/v1/members", old_body.dump(), old_key).status == 201);
+  REQUIRE(pos.send("POST", "/v1/members", json{{"member_id", "retention-young"}}.dump(), young_key)
+              .status == 201);
+  REQUIRE(server.process().terminate() == 0);
+  {
+    // Age the records as if they had been written 32 and 29 days ago.
+    SQLite::Database db(server.db(), SQLite::OPEN_READWRITE);
+    SQLite::Statement age(db,
+                          "UPDATE idempotency SET created_at = created_at - ? * 86400 "
+                          "WHERE idem_key = ?");
+    for (const auto& [key, days] : {std::pair{old_key, 32}, std::pair{young_key, 29}}) {
+      age.bind(1, days);
+      age.bind(2, key);
+      REQUIRE(age.exec() == 1);
+      age.reset();
+    }
+  }
+  server.restart();
+  REQUIRE(server.process().wait_for_output("purged idempotency records", std::chrono::seconds(20)));
+  CHECK(server.process().output().find("\"records\":1") != std::string::npos);
+  {
+    SQLite::Database db(server.db(), SQLite::OPEN_READONLY);
+    auto count = [&](const std::string& key) {
+      SQLite::Statement q(db, "SELECT COUNT(*) FROM idempotency WHERE idem_key = ?");
+      q.bind(1, key);
+      REQUIRE(q.executeStep());
+      return q.getColumn(0).getInt();
+    };
+    CHECK(count(old_key) == 0);
+    CHECK(count(young_key) == 1);
+  }
+  // The young key still replays; the forgotten one runs as a new request (the member exists).
+  Client again(server.port(), server.keys().pos);
+  const auto young =
+      again.send("POST", "/v1/members", json{{"member_id", "retention-young"}}.dump(), young_key);
+  CHECK(young.header("idempotent-replayed") == "true");
+  const auto old = again.send("POST", "/v1/members", old_body.dump(), old_key);
+  CHECK(old.header("idempotent-replayed").empty());
+  CHECK(old.status == 409);
 }

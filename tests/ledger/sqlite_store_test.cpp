@@ -87,3 +87,33 @@ TEST_CASE("a statement that failed leaves its connection usable for the next tra
   CHECK(db.execAndGet("SELECT COUNT(*) FROM members").getInt() == 2);
   std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
+
+TEST_CASE("purging idempotency records deletes the oldest first, at most the limit per call",
+          "[ledger][sqlite]") {
+  // The server forgets records past their retention in short pieces (api/idempotency_purger.h).
+  const auto path = temp_db_path("purge-idempotency");
+  auto store = open_sqlite_store(path, OpenMode::read_write);
+  const TimePoint t0 = at("2026-01-01T00:00:00Z");
+  store->begin_write();
+  for (int day = 0; day < 5; ++day) {
+    store->insert_idempotency(IdempotencyRecord{"pos-1", "key-" + std::to_string(day),
+                                                std::string(32, 'h'), 201, "{}",
+                                                t0 + std::chrono::days{day}});
+  }
+  store->commit();
+
+  const TimePoint cutoff = t0 + std::chrono::days{3};  // keys 0, 1 and 2 are older
+  store->begin_write();
+  CHECK(store->purge_idempotency(cutoff, 2) == 2);
+  CHECK(store->purge_idempotency(cutoff, 2) == 1);
+  CHECK(store->purge_idempotency(cutoff, 2) == 0);
+  store->commit();
+  store->begin_read();
+  CHECK_FALSE(store->idempotency("pos-1", "key-0"));
+  CHECK_FALSE(store->idempotency("pos-1", "key-2"));
+  CHECK(store->idempotency("pos-1", "key-3"));  // created exactly at the cutoff: kept
+  CHECK(store->idempotency("pos-1", "key-4"));
+  store->end_read();
+  store.reset();
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
