@@ -23,23 +23,9 @@ DURATION=$2
 ROUNDS=$3
 shift 3
 
-mkdir -p "$WORK"
-if [[ ! -f $WORK/seed.db ]]; then
-  "$BUILD_DIR/bench/bench_seed" --db "$WORK/seed.db" --program "$ROOT/examples/program.json" \
-    --members "$MEMBERS" >"$WORK/key"
-fi
-export ENCORE_BENCH_KEY
-ENCORE_BENCH_KEY=$(cat "$WORK/key")
-export ENCORE_BENCH_MEMBERS=$MEMBERS ENCORE_BENCH_LUA=$ROOT/bench/wrk
-
-SERVER_PID=""
-stop_server() {
-  if [[ -n $SERVER_PID ]]; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-  fi
-}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+ensure_seed
 trap stop_server EXIT
 
 for round in $(seq "$ROUNDS"); do
@@ -56,10 +42,7 @@ for round in $(seq "$ROUNDS"); do
     "$binary" --db "$WORK/run.db" --program "$ROOT/examples/program.json" \
       --listen "127.0.0.1:$PORT" 2>"$WORK/server-$label.log" &
     SERVER_PID=$!
-    for _ in $(seq 100); do
-      curl -skf "https://127.0.0.1:$PORT/v1/noop" >/dev/null 2>&1 && break
-      sleep 0.1
-    done
+    wait_ready
     sleep 10
     out=$(wrk -t2 -c64 -d"${DURATION}s" --latency -s "$ROOT/bench/wrk/$SCRIPT.lua" \
       "https://127.0.0.1:$PORT" 2>&1)

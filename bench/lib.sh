@@ -1,0 +1,33 @@
+# Shared by the bench scripts (sourced): the seeded database kept between calls, waiting for the
+# server, stopping it. Expects ROOT, BUILD_DIR, MEMBERS, PORT and WORK to be set.
+
+# Seeds WORK/seed.db with MEMBERS members once (its pos key in WORK/key) and exports what the wrk
+# scripts read.
+ensure_seed() {
+  mkdir -p "$WORK"
+  if [[ ! -f $WORK/seed.db ]]; then
+    "$BUILD_DIR/bench/bench_seed" --db "$WORK/seed.db" --program "$ROOT/examples/program.json" \
+      --members "$MEMBERS" >"$WORK/key"
+  fi
+  export ENCORE_BENCH_KEY
+  ENCORE_BENCH_KEY=$(cat "$WORK/key")
+  export ENCORE_BENCH_MEMBERS=$MEMBERS ENCORE_BENCH_LUA=$ROOT/bench/wrk
+}
+
+# Up to 10 s for the server on PORT to answer the no-op route.
+wait_ready() {
+  for _ in $(seq 100); do
+    curl -skf "https://127.0.0.1:$PORT/v1/noop" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+SERVER_PID=""
+stop_server() {
+  if [[ -n $SERVER_PID ]]; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}
