@@ -81,8 +81,8 @@ int serve(const encore::api::Config& config) {
   if (ledger->program().reminders) {
     reminders = std::make_unique<ReminderDispatcher>(*ledger, dispatcher_options(process_env()));
   }
-  add_reminder_routes(router, services, reminders.get());
   ReportRunner reports(max_queued_reports);
+  add_reminder_routes(router, services, reminders.get(), reports);
   add_report_routes(router, services, reports);
   Server server(config, std::move(router));
   ShutdownHooks hooks;

@@ -1,6 +1,7 @@
 #include "api/routes_reminders.h"
 
 #include "api/problem.h"
+#include "api/routes_reports.h"
 #include "ledger/json_reader.h"
 #include "ledger/reminders.h"
 #include "ledger/time_zone.h"
@@ -34,7 +35,8 @@ json rows_json(const std::vector<ReminderRow>& rows, bool with_state) {
 
 }  // namespace
 
-void add_reminder_routes(Router& router, Services& s, ReminderDispatcher* dispatcher) {
+void add_reminder_routes(Router& router, Services& s, ReminderDispatcher* dispatcher,
+                         ReportRunner& runner) {
   router.add_async(
       http::verb::post, "/v1/admin/reminders/run",
       [&s, dispatcher](const Request& req, Context& ctx, Respond respond) {
@@ -58,18 +60,23 @@ void add_reminder_routes(Router& router, Services& s, ReminderDispatcher* dispat
         });
       });
 
-  router.add(http::verb::get, "/v1/admin/reminders/plan", [&s](const Request& req, Context& ctx) {
-    std::optional<Response> refusal;
-    if (!authorize(s, req, ctx, admin_only, refusal)) return std::move(*refusal);
-    if (!s.ledger.program().reminders) return no_reminders();
-    std::vector<ReminderRow> rows;
-    const auto now = s.ledger.clock().now();
-    s.ledger.with_reader([&](Store& st) { rows = plan_reminders(st, s.ledger.program(), now); });
-    return json_response(http::status::ok, {{"dry_run", true},
-                                            {"as_of", format_rfc3339(now)},
-                                            {"count", rows.size()},
-                                            {"reminders", rows_json(rows, false)}});
-  });
+  router.add_async(http::verb::get, "/v1/admin/reminders/plan",
+                   [&s, &runner](const Request& req, Context& ctx, Respond respond) {
+                     std::optional<Response> refusal;
+                     if (!authorize(s, req, ctx, admin_only, refusal))
+                       return respond(std::move(*refusal));
+                     if (!s.ledger.program().reminders) return respond(no_reminders());
+                     // A scan over every member (seconds at a million): on the report thread,
+                     // stoppable.
+                     run_report(s, runner, respond, [&s](Store& st, const KeepGoing& keep_going) {
+                       const auto now = s.ledger.clock().now();
+                       const auto rows = plan_reminders(st, s.ledger.program(), now, keep_going);
+                       return json{{"dry_run", true},
+                                   {"as_of", format_rfc3339(now)},
+                                   {"count", rows.size()},
+                                   {"reminders", rows_json(rows, false)}};
+                     });
+                   });
 
   router.add(http::verb::get, "/v1/admin/reminders", [&s](const Request& req, Context& ctx) {
     std::optional<Response> refusal;

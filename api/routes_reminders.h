@@ -4,10 +4,13 @@
 
 #include "api/handler_support.h"
 #include "api/reminder_dispatcher.h"
+#include "api/report_runner.h"
 #include "api/router.h"
 
 namespace encore::api {
 
-void add_reminder_routes(Router& router, Services& services, ReminderDispatcher* dispatcher);
+// The dry-run plan, a scan over every member, runs on `runner`'s thread like a report.
+void add_reminder_routes(Router& router, Services& services, ReminderDispatcher* dispatcher,
+                         ReportRunner& runner);
 
 }  // namespace encore::api

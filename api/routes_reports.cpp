@@ -12,16 +12,27 @@ namespace {
 using nlohmann::json;
 const std::vector<Role> admin_only = {Role::admin};
 
-// What a report computes from a read snapshot; `keep_going` ends it early at shutdown.
-using Compute = std::function<json(Store&, const KeepGoing& keep_going)>;
-
 Response stopping_response() {
   return error_response(
       make_error(ErrorCode::overloaded, "", "the server is stopping; ask for the report again"));
 }
 
+Result<int> report_months(const Context& ctx) {
+  auto text = ctx.query_value("months");
+  if (!text) return default_report_months;
+  int months = 0;
+  auto r = std::from_chars(text->data(), text->data() + text->size(), months);
+  if (r.ec != std::errc{} || r.ptr != text->data() + text->size() || months < 1 ||
+      months > max_report_months) {
+    return make_error(ErrorCode::invalid_request, "months", "must be an integer from 1 to 120");
+  }
+  return months;
+}
+
+}  // namespace
+
 // Queues the report on the runner; the job answers exactly once, on the runner's thread.
-void run_report(Services& s, ReportRunner& runner, const Respond& respond, Compute compute) {
+void run_report(Services& s, ReportRunner& runner, const Respond& respond, ReportCompute compute) {
   auto job = [&s, &runner, respond, compute = std::move(compute)](bool run) {
     if (!run) return respond(stopping_response());
     std::optional<Response> response;
@@ -45,20 +56,6 @@ void run_report(Services& s, ReportRunner& runner, const Respond& respond, Compu
                                             "too many reports are waiting; try again later")));
   }
 }
-
-Result<int> report_months(const Context& ctx) {
-  auto text = ctx.query_value("months");
-  if (!text) return default_report_months;
-  int months = 0;
-  auto r = std::from_chars(text->data(), text->data() + text->size(), months);
-  if (r.ec != std::errc{} || r.ptr != text->data() + text->size() || months < 1 ||
-      months > max_report_months) {
-    return make_error(ErrorCode::invalid_request, "months", "must be an integer from 1 to 120");
-  }
-  return months;
-}
-
-}  // namespace
 
 void add_report_routes(Router& router, Services& s, ReportRunner& runner) {
   static_assert(max_report_months == 120, "report_months' message names the bound");

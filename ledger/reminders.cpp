@@ -55,8 +55,9 @@ struct Candidate {
 
 class Planner {
  public:
-  Planner(Store& store, const Program& program, TimePoint now)
-      : store_(store),
+  Planner(Store& store, const Program& program, TimePoint now, const KeepGoing& keep_going)
+      : keep_going_(keep_going),
+        store_(store),
         reminders_(store.reminders()),
         program_(program),
         config_(*program.reminders),
@@ -80,6 +81,7 @@ class Planner {
 
   std::vector<ReminderRow> run() {
     for (const auto& rule : config_.rules) {
+      ask_keep_going();
       std::vector<Candidate> candidates;
       switch (rule.kind) {
         case ReminderKind::expiring_soon:
@@ -92,18 +94,31 @@ class Planner {
           candidates = single_purchase(rule);
           break;
       }
-      for (auto& c : candidates) consider(rule, c);
+      for (auto& c : candidates) {
+        tick();
+        consider(rule, c);
+      }
     }
     return std::move(out_);
   }
 
  private:
+  void ask_keep_going() const {
+    if (keep_going_ && !keep_going_()) throw ReportStopped();
+  }
+  // One unit of work (a row scanned, a candidate considered): asks every 1,024.
+  void tick() {
+    constexpr std::uint64_t check_every = 1024;
+    if (++units_ % check_every == 0) ask_keep_going();
+  }
+
   std::vector<Candidate> expiring(const ReminderRule& rule) {
     std::vector<int> windows = rule.days_before;
     std::sort(windows.begin(), windows.end());
     const TimePoint until = now_ + days{windows.back()};
     std::unordered_map<std::string, std::vector<std::pair<TimePoint, Points>>> lots;
     reminders_.scan_expiring_lots(now_, until, [&](const std::string& id, Points p, TimePoint at) {
+      tick();
       lots[id].emplace_back(at, p);
     });
     if (program_.expiry.policy == ExpiryPolicy::inactivity) {
@@ -111,6 +126,7 @@ class Planner {
       const auto from = now_ - days{program_.expiry.days + 2};
       const auto to = until - days{program_.expiry.days} + days{1};
       reminders_.scan_reachable_by_activity(from, to, rule.min_points, [&](const MemberRow& m) {
+        tick();
         auto deadline = inactivity_deadline(program_, m.last_activity_at.value_or(m.enrolled_at));
         if (!deadline || *deadline <= now_ || *deadline > until) return;
         for (const auto& lot : store_.open_lots(m.member_id)) {
@@ -148,6 +164,7 @@ class Planner {
     std::vector<Candidate> out;
     reminders_.scan_reachable_dormant(
         now_ - days{rule.days}, std::max<Points>(rule.min_points, 1), [&](const MemberRow& m) {
+          tick();
           Candidate c;
           c.member_id = m.member_id;
           c.needs_min_available = true;
@@ -163,6 +180,7 @@ class Planner {
   std::vector<Candidate> single_purchase(const ReminderRule& rule) {
     std::vector<Candidate> out;
     reminders_.scan_reachable_single_purchase(now_ - days{rule.days}, [&](const MemberRow& m) {
+      tick();
       out.push_back(Candidate{m.member_id, rule.id + "|" + m.member_id, 0, std::nullopt, false});
     });
     return out;
@@ -218,6 +236,8 @@ class Planner {
     std::int64_t count = 0;
   };
 
+  const KeepGoing& keep_going_;
+  std::uint64_t units_ = 0;
   Store& store_;
   ReminderStore& reminders_;
   const Program& program_;
@@ -242,9 +262,10 @@ TimePoint slot_on(const Program& program, Date day) {
 
 }  // namespace
 
-std::vector<ReminderRow> plan_reminders(Store& store, const Program& program, TimePoint now) {
+std::vector<ReminderRow> plan_reminders(Store& store, const Program& program, TimePoint now,
+                                        const KeepGoing& keep_going) {
   if (!program.reminders || program.reminders->rules.empty()) return {};
-  return Planner(store, program, now).run();
+  return Planner(store, program, now, keep_going).run();
 }
 
 std::string reminder_id_for(const std::string& dedupe_key) {
@@ -316,9 +337,15 @@ ReminderRunResult run_reminder_planning(Ledger& ledger, const ReminderRunOptions
   const std::size_t rows_per_transaction = std::max<std::size_t>(1, options.rows_per_transaction);
   const TimePoint now = ledger.clock().now();
   std::vector<ReminderRow> planned;
-  ledger.with_reader([&](Store& s) { planned = plan_reminders(s, ledger.program(), now); });
   ReminderRunResult result;
   result.run_date = due_run_date(ledger.program(), now);
+  try {
+    ledger.with_reader(
+        [&](Store& s) { planned = plan_reminders(s, ledger.program(), now, options.keep_going); });
+  } catch (const ReportStopped&) {
+    result.complete = false;  // nothing written: the next run plans it all
+    return result;
+  }
   // One transaction per chunk; the last one (also when nothing is planned) records the run date.
   for (std::size_t next = 0;;) {
     const std::size_t end = std::min(planned.size(), next + rows_per_transaction);

@@ -13,13 +13,18 @@
 
 #include "ledger/ledger.h"
 #include "ledger/reminder_store.h"
+#include "ledger/report_store.h"
 
 namespace encore {
 
 // What would go out now: rules in program order, members in id order; every row passed the
 // consent, dedupe and frequency-cap checks against the outbox and against earlier rows of the
 // same plan. Nothing is written. `store` is a reader snapshot or the writer's store.
-std::vector<ReminderRow> plan_reminders(Store& store, const Program& program, TimePoint now);
+// `keep_going` is asked before each rule and every 1,024 rows scanned or candidates considered;
+// when it returns false planning ends by throwing ReportStopped (a server shutting down need not
+// wait for a plan over a million members).
+std::vector<ReminderRow> plan_reminders(Store& store, const Program& program, TimePoint now,
+                                        const KeepGoing& keep_going = {});
 
 // Stable id of a reminder: `rem_` + the first 16 bytes of SHA-256(dedupe key), in hex.
 std::string reminder_id_for(const std::string& dedupe_key);
@@ -44,8 +49,9 @@ struct ReminderRunOptions {
   // server's batches commit.
   std::size_t rows_per_transaction = 250;
   std::function<void()> after_each_transaction;  // tests: runs between two chunks
-  // Asked between two chunks, after `after_each_transaction`: false ends the run there (a server
-  // shutting down need not wait for a run of a million members).
+  // Asked while planning (plan_reminders) and between two chunks, after
+  // `after_each_transaction`: false ends the run there (a server shutting down need not wait for
+  // a run of a million members).
   std::function<bool()> keep_going;
 };
 

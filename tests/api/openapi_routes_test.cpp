@@ -85,8 +85,8 @@ RouteSet registered_routes() {
     Router router;
     add_system_routes(router, [] { return true; });
     add_ledger_routes(router, services);
-    add_reminder_routes(router, services, nullptr);
     ReportRunner reports(1);
+    add_reminder_routes(router, services, nullptr, reports);
     add_report_routes(router, services, reports);
     for (const auto& r : router.routes()) {
       out.emplace(lower(std::string(http::to_string(r.method))), r.pattern);

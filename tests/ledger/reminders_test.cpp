@@ -360,3 +360,45 @@ TEST_CASE("pooled readers stay fresh with every rule kind", "[reminders]") {
   CHECK(f.outbox().size() == 3);
   CHECK(f.outbox().size() == 3);
 }
+
+TEST_CASE("planning asks keep_going while it scans and stops before writing anything",
+          "[reminders]") {
+  // A server shutting down stops a plan over a million members (~20 s) instead of waiting for it.
+  Fixture f(program_with(json::array({dormant_rule})));
+  constexpr int members = 600;
+  f.ledger->write_batch([&](Writer& w) {
+    for (int i = 0; i < members; ++i) {
+      const std::string id = "m" + std::to_string(i);
+      REQUIRE(w.enrol(EnrolRequest{id, std::nullopt, std::nullopt, std::nullopt, true}, f.actor));
+      REQUIRE(w.purchase(PurchaseRequest{id, "o" + std::to_string(i), 20000, "EUR"}, f.actor));
+    }
+  });
+  f.clock.advance(days{70});
+
+  int asked = 0;
+  std::vector<ReminderRow> planned;
+  f.ledger->with_reader([&](Store& s) {
+    planned = plan_reminders(s, f.ledger->program(), f.clock.now(), [&] {
+      ++asked;
+      return true;
+    });
+  });
+  CHECK(planned.size() == members);
+  // Once before the rule, then every 1,024 units: 600 rows scanned + 600 candidates considered.
+  CHECK(asked == 2);
+
+  f.ledger->with_reader([&](Store& s) {
+    CHECK_THROWS_AS(plan_reminders(s, f.ledger->program(), f.clock.now(), [] { return false; }),
+                    ReportStopped);
+  });
+  ReminderRunOptions stop;
+  stop.keep_going = [] { return false; };
+  const auto stopped = run_reminder_planning(*f.ledger, stop);
+  CHECK_FALSE(stopped.complete);
+  CHECK(stopped.planned.empty());
+  CHECK(f.outbox().empty());
+  CHECK(reminder_run_due(*f.ledger, f.clock.now()));
+  // The next run plans everything.
+  CHECK(f.run().size() == members);
+  CHECK_FALSE(reminder_run_due(*f.ledger, f.clock.now()));
+}
