@@ -1,5 +1,7 @@
 #include "api/handler_support.h"
 
+#include <charconv>
+
 #include <memory>
 
 #include "api/log.h"
@@ -49,6 +51,31 @@ Result<nlohmann::json> read_json_body(const Request& req, bool empty_ok) {
                       "send Content-Type: application/json");
   }
   return parse_json_strict(req.body());
+}
+
+Result<std::size_t> page_limit(const Context& ctx, std::size_t default_limit,
+                               std::size_t max_limit) {
+  auto text = ctx.query_value("limit");
+  if (!text) return default_limit;
+  std::size_t limit = 0;
+  auto r = std::from_chars(text->data(), text->data() + text->size(), limit);
+  if (r.ec != std::errc{} || r.ptr != text->data() + text->size() || limit < 1 ||
+      limit > max_limit) {
+    return make_error(ErrorCode::invalid_request, "limit",
+                      "must be an integer from 1 to " + std::to_string(max_limit));
+  }
+  return limit;
+}
+
+Result<std::optional<std::int64_t>> page_cursor(const Context& ctx) {
+  auto text = ctx.query_value("cursor");
+  if (!text) return std::optional<std::int64_t>{};
+  std::int64_t cursor = 0;
+  auto r = std::from_chars(text->data(), text->data() + text->size(), cursor);
+  if (r.ec != std::errc{} || r.ptr != text->data() + text->size() || cursor < 1) {
+    return make_error(ErrorCode::invalid_request, "cursor", "is not a cursor this API issued");
+  }
+  return std::optional<std::int64_t>{cursor};
 }
 
 namespace {

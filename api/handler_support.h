@@ -38,6 +38,12 @@ std::optional<Principal> authorize(Services& s, const Request& req, Context& ctx
 // when `empty_ok`. Errors: 415 for another content type, 400 for malformed JSON.
 Result<nlohmann::json> read_json_body(const Request& req, bool empty_ok);
 
+// Paged reads: `?limit=` (1..max_limit, default_limit when absent) and `?cursor=` (a positive id
+// this API issued; absent: the first page). 400 naming the parameter otherwise.
+Result<std::size_t> page_limit(const Context& ctx, std::size_t default_limit,
+                               std::size_t max_limit);
+Result<std::optional<std::int64_t>> page_cursor(const Context& ctx);
+
 // What a write produced: a status and a JSON body, or a domain error.
 struct WriteOutcome {
   http::status status = http::status::ok;

@@ -17,29 +17,6 @@ Response read_response(const Result<T>& result, Encode encode) {
   return json_response(http::status::ok, encode(result.value()));
 }
 
-Result<std::size_t> page_limit(const Context& ctx) {
-  auto text = ctx.query_value("limit");
-  if (!text) return default_entries_page;
-  std::size_t limit = 0;
-  auto r = std::from_chars(text->data(), text->data() + text->size(), limit);
-  if (r.ec != std::errc{} || r.ptr != text->data() + text->size() || limit < 1 ||
-      limit > max_entries_page) {
-    return make_error(ErrorCode::invalid_request, "limit", "must be an integer from 1 to 200");
-  }
-  return limit;
-}
-
-Result<std::optional<std::int64_t>> page_cursor(const Context& ctx) {
-  auto text = ctx.query_value("cursor");
-  if (!text) return std::optional<std::int64_t>{};
-  std::int64_t cursor = 0;
-  auto r = std::from_chars(text->data(), text->data() + text->size(), cursor);
-  if (r.ec != std::errc{} || r.ptr != text->data() + text->size() || cursor < 1) {
-    return make_error(ErrorCode::invalid_request, "cursor", "is not a cursor this API issued");
-  }
-  return std::optional<std::int64_t>{cursor};
-}
-
 }  // namespace
 
 void add_member_routes(Router& router, Services& s) {
@@ -101,7 +78,7 @@ void add_member_routes(Router& router, Services& s) {
       http::verb::get, "/v1/members/{member_id}/entries", [&s](const Request& req, Context& ctx) {
         std::optional<Response> refusal;
         if (!authorize(s, req, ctx, any_role, refusal)) return std::move(*refusal);
-        auto limit = page_limit(ctx);
+        auto limit = page_limit(ctx, default_entries_page, max_entries_page);
         if (!limit) return error_response(limit.error());
         auto cursor = page_cursor(ctx);
         if (!cursor) return error_response(cursor.error());

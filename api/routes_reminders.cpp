@@ -78,12 +78,23 @@ void add_reminder_routes(Router& router, Services& s, ReminderDispatcher* dispat
                      });
                    });
 
+  // The outbox in pages (it holds every reminder ever planned: 600k after one run at 1M members).
   router.add(http::verb::get, "/v1/admin/reminders", [&s](const Request& req, Context& ctx) {
     std::optional<Response> refusal;
     if (!authorize(s, req, ctx, admin_only, refusal)) return std::move(*refusal);
+    constexpr std::size_t default_page = 200;
+    constexpr std::size_t max_page = 1000;
+    auto limit = page_limit(ctx, default_page, max_page);
+    if (!limit) return error_response(limit.error());
+    auto cursor = page_cursor(ctx);
+    if (!cursor) return error_response(cursor.error());
     std::vector<ReminderRow> rows;
-    s.ledger.with_reader([&](Store& st) { rows = st.reminders().all_reminders(); });
-    return json_response(http::status::ok, {{"reminders", rows_json(rows, true)}});
+    s.ledger.with_reader(
+        [&](Store& st) { rows = st.reminders().reminders_after(cursor->value_or(0), *limit); });
+    // A full page may have more behind it; the next one starts after its last row.
+    const json next = rows.size() == *limit ? json(std::to_string(rows.back().id)) : json();
+    return json_response(http::status::ok,
+                         {{"reminders", rows_json(rows, true)}, {"next_cursor", next}});
   });
 
   router.add(http::verb::get, "/v1/reports/reminders", [&s](const Request& req, Context& ctx) {

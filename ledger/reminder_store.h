@@ -99,6 +99,8 @@ class ReminderStore {
   virtual std::optional<TimePoint> next_due_at() = 0;
   virtual std::optional<ReminderRow> reminder(const std::string& reminder_id) = 0;
   virtual std::vector<ReminderRow> all_reminders() = 0;  // by outbox order (tests, tools)
+  // One page of the outbox: up to `limit` rows whose `id` is above `after_id`, in outbox order.
+  virtual std::vector<ReminderRow> reminders_after(std::int64_t after_id, std::size_t limit) = 0;
   virtual void mark_reminder_delivered(std::int64_t id, int attempts, TimePoint at) = 0;
   // Records a failed attempt: stays pending until `next_attempt_at`, or `failed` (dead letter).
   virtual void mark_reminder_attempt_failed(std::int64_t id, int attempts, bool dead,

@@ -295,6 +295,19 @@ std::vector<ReminderRow> SqliteReminderStore::all_reminders() {
   return out;
 }
 
+std::vector<ReminderRow> SqliteReminderStore::reminders_after(std::int64_t after_id,
+                                                              std::size_t limit) {
+  auto& s =
+      stmt("SELECT " ENCORE_REMINDER_COLUMNS " FROM reminders WHERE id > ? ORDER BY id LIMIT ?");
+  s.bind(1, static_cast<int64_t>(after_id));
+  s.bind(2, static_cast<int64_t>(limit));
+  std::vector<ReminderRow> out;
+  out.reserve(limit);
+  while (s.executeStep()) out.push_back(read_reminder(s));
+  s.reset();
+  return out;
+}
+
 void SqliteReminderStore::mark_reminder_delivered(std::int64_t id, int attempts, TimePoint at) {
   // Only a pending reminder becomes delivered: an opt-out that cancelled it meanwhile wins for
   // the books, although the receiver may already have it (at-least-once).

@@ -39,6 +39,7 @@ class SqliteReminderStore final : public ReminderStore {
   std::optional<TimePoint> next_due_at() override;
   std::optional<ReminderRow> reminder(const std::string& reminder_id) override;
   std::vector<ReminderRow> all_reminders() override;
+  std::vector<ReminderRow> reminders_after(std::int64_t after_id, std::size_t limit) override;
   void mark_reminder_delivered(std::int64_t id, int attempts, TimePoint at) override;
   void mark_reminder_attempt_failed(std::int64_t id, int attempts, bool dead,
                                     TimePoint next_attempt_at, const std::string& error) override;

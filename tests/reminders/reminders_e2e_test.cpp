@@ -108,8 +108,18 @@ struct Client {
     }
     return https_request(port, req);
   }
-  // By value: a range-for over `ok(...).at("reminders")` would iterate a destroyed temporary.
-  json outbox() { return ok("GET", "/v1/admin/reminders").at("reminders"); }
+  // Every page of the outbox. By value: a range-for over `ok(...).at("reminders")` would iterate
+  // a destroyed temporary.
+  json outbox() {
+    json all = json::array();
+    std::string target = "/v1/admin/reminders?limit=1000";
+    for (;;) {
+      json page = ok("GET", target);
+      for (auto& r : page.at("reminders")) all.push_back(std::move(r));
+      if (page.at("next_cursor").is_null()) return all;
+      target = "/v1/admin/reminders?limit=1000&cursor=" + page.at("next_cursor").get<std::string>();
+    }
+  }
   json ok(const std::string& method, const std::string& target, const json& body = {}) {
     auto res = call(method, target, body);
     INFO(method << " " << target << " -> " << res.status << " " << res.body);
@@ -163,6 +173,31 @@ TEST_CASE("reminders reach a signed HTTPS webhook with retries, once each, and c
 
   auto run = c.ok("POST", "/v1/admin/reminders/run");
   REQUIRE(run.at("planned") == 4);
+  {
+    // The outbox reads in pages: the next page starts after the previous one's last row.
+    auto first = c.ok("GET", "/v1/admin/reminders?limit=3");
+    REQUIRE(first.at("reminders").size() == 3);
+    REQUIRE(first.at("next_cursor").is_string());
+    auto rest = c.ok(
+        "GET", "/v1/admin/reminders?limit=3&cursor=" + first.at("next_cursor").get<std::string>());
+    REQUIRE(rest.at("reminders").size() == 1);
+    CHECK(rest.at("next_cursor").is_null());
+    std::set<std::string> ids;
+    for (const auto* page : {&first, &rest}) {
+      for (const auto& r : page->at("reminders"))
+        ids.insert(r.at("reminder_id").get<std::string>());
+    }
+    CHECK(ids.size() == 4);
+    CHECK(c.ok("GET", "/v1/admin/reminders").at("next_cursor").is_null());  // 4 < 200
+    for (const auto& [query, field] : {std::pair{"limit=0", "limit"},
+                                       {"limit=1001", "limit"},
+                                       {"cursor=abc", "cursor"},
+                                       {"cursor=0", "cursor"}}) {
+      auto bad = c.call("GET", std::string("/v1/admin/reminders?") + query);
+      CHECK(bad.status == 400);
+      CHECK(json::parse(bad.body).at("field") == field);
+    }
+  }
   REQUIRE(receiver.wait_accepted(3, 60s));
   // z1 dead-letters after max_attempts = 4.
   auto outbox_done = [&] {
