@@ -20,7 +20,11 @@ class IdempotencyPurger {
   struct Options {
     std::chrono::days retention{31};
     std::chrono::minutes interval{60};
+    std::chrono::minutes retry_interval{1};  // after a pass that could not finish
     std::size_t piece_records = 5000;
+    // Between two pieces, so that clearing a backlog (the first start after an upgrade) does
+    // not put a 5,000-row DELETE into every group commit.
+    std::chrono::milliseconds pause_between_pieces{100};
   };
 
   IdempotencyPurger(const Clock& clock, WriteQueue& writes, Options options);
@@ -33,10 +37,13 @@ class IdempotencyPurger {
 
  private:
   void run();
-  // One pass: pieces until one deletes fewer than piece_records (or stop()).
-  void purge_old_records();
-  // Runs one piece through the writer and waits for its commit; -1 when it could not run.
+  // One pass: pieces until one deletes fewer than piece_records. False when it stopped early
+  // (stop(), a full write queue, a failed piece).
+  bool purge_old_records();
+  // Runs one piece through the writer and waits for its commit; -1 (logged) when it could not.
   std::int64_t purge_piece(TimePoint older_than);
+  // Waits `how_long` or until stop(); false when stopping.
+  bool sleep_for(std::chrono::milliseconds how_long);
 
   const Clock& clock_;
   WriteQueue& writes_;

@@ -89,10 +89,14 @@ void add_reminder_routes(Router& router, Services& s, ReminderDispatcher* dispat
     auto cursor = page_cursor(ctx);
     if (!cursor) return error_response(cursor.error());
     std::vector<ReminderRow> rows;
+    // One row more than the page tells whether another page follows (null on the last page).
     s.ledger.with_reader(
-        [&](Store& st) { rows = st.reminders().reminders_after(cursor->value_or(0), *limit); });
-    // A full page may have more behind it; the next one starts after its last row.
-    const json next = rows.size() == *limit ? json(std::to_string(rows.back().id)) : json();
+        [&](Store& st) { rows = st.reminders().reminders_after(cursor->value_or(0), *limit + 1); });
+    json next;
+    if (rows.size() > *limit) {
+      rows.resize(*limit);
+      next = std::to_string(rows.back().id);
+    }
     return json_response(http::status::ok,
                          {{"reminders", rows_json(rows, true)}, {"next_cursor", next}});
   });

@@ -170,7 +170,7 @@ class Writer {
   void save_idempotency(const IdempotencyRecord& record);
   // Forgets up to `limit` idempotency records created before `older_than` (SPEC 5 keeps them
   // at least 30 days); returns how many. A retry of a forgotten key runs as a new request.
-  std::int64_t purge_idempotency(TimePoint older_than, std::size_t limit);
+  Result<std::int64_t> purge_idempotency(TimePoint older_than, std::size_t limit);
 
   // Called by Ledger around a batch.
   void load_chain_head();

@@ -29,8 +29,10 @@ void Writer::save_idempotency(const IdempotencyRecord& record) {
   store_.insert_idempotency(record);
 }
 
-std::int64_t Writer::purge_idempotency(TimePoint older_than, std::size_t limit) {
-  return store_.purge_idempotency(older_than, limit);
+Result<std::int64_t> Writer::purge_idempotency(TimePoint older_than, std::size_t limit) {
+  return isolated<std::int64_t>([&](Posting&) -> Result<std::int64_t> {
+    return store_.purge_idempotency(older_than, limit);
+  });
 }
 
 Result<ExpiryRunResult> Writer::run_expiry(TimePoint as_of, bool dry_run, const Actor& actor) {

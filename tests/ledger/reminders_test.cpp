@@ -365,7 +365,7 @@ TEST_CASE("planning asks keep_going while it scans and stops before writing anyt
           "[reminders]") {
   // A server shutting down stops a plan over a million members (~20 s) instead of waiting for it.
   Fixture f(program_with(json::array({dormant_rule})));
-  constexpr int members = 600;
+  constexpr int members = 1100;  // more rows than one check interval (1,024) in the scan
   f.ledger->write_batch([&](Writer& w) {
     for (int i = 0; i < members; ++i) {
       const std::string id = "m" + std::to_string(i);
@@ -384,12 +384,24 @@ TEST_CASE("planning asks keep_going while it scans and stops before writing anyt
     });
   });
   CHECK(planned.size() == members);
-  // Once before the rule, then every 1,024 units: 600 rows scanned + 600 candidates considered.
-  CHECK(asked == 2);
+  // Once before the rule, then every 1,024 units: 1,100 rows scanned + 1,100 candidates
+  // considered (units 1,024, inside the scan, and 2,048).
+  CHECK(asked == 3);
 
+  // Stopped inside the scan (the second question): the pooled reader's statement and snapshot
+  // are released, and the next plan on the pool sees later writes.
+  int questions = 0;
   f.ledger->with_reader([&](Store& s) {
-    CHECK_THROWS_AS(plan_reminders(s, f.ledger->program(), f.clock.now(), [] { return false; }),
-                    ReportStopped);
+    CHECK_THROWS_AS(
+        plan_reminders(s, f.ledger->program(), f.clock.now(), [&] { return ++questions < 2; }),
+        ReportStopped);
+  });
+  CHECK(questions == 2);
+  f.member("late");
+  REQUIRE(f.buy("late", "o-late", 20000));
+  f.clock.advance(days{70});
+  f.ledger->with_reader([&](Store& s) {
+    CHECK(plan_reminders(s, f.ledger->program(), f.clock.now()).size() == members + 1);
   });
   ReminderRunOptions stop;
   stop.keep_going = [] { return false; };
@@ -399,6 +411,6 @@ TEST_CASE("planning asks keep_going while it scans and stops before writing anyt
   CHECK(f.outbox().empty());
   CHECK(reminder_run_due(*f.ledger, f.clock.now()));
   // The next run plans everything.
-  CHECK(f.run().size() == members);
+  CHECK(f.run().size() == members + 1);
   CHECK_FALSE(reminder_run_due(*f.ledger, f.clock.now()));
 }

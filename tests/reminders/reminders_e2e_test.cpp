@@ -189,6 +189,13 @@ TEST_CASE("reminders reach a signed HTTPS webhook with retries, once each, and c
     }
     CHECK(ids.size() == 4);
     CHECK(c.ok("GET", "/v1/admin/reminders").at("next_cursor").is_null());  // 4 < 200
+    // A last page that is full still says it is the last.
+    auto half = c.ok("GET", "/v1/admin/reminders?limit=2");
+    REQUIRE(half.at("next_cursor").is_string());
+    auto other_half = c.ok(
+        "GET", "/v1/admin/reminders?limit=2&cursor=" + half.at("next_cursor").get<std::string>());
+    CHECK(other_half.at("reminders").size() == 2);
+    CHECK(other_half.at("next_cursor").is_null());
     for (const auto& [query, field] : {std::pair{"limit=0", "limit"},
                                        {"limit=1001", "limit"},
                                        {"cursor=abc", "cursor"},
