@@ -159,7 +159,13 @@ int retry_soon(void* limit_ms, int attempts) {
 // Up to this size it stays in memory, in one chunk of this size, freed when the savepoint ends;
 // a larger journal (bulk jobs) still spills, so memory stays bounded. Set before main, as
 // sqlite3_config only works before SQLite initialises (the first connection opened).
-constexpr int statement_journal_spill_bytes = 4 * 1024 * 1024;
+// Below 128 KiB: a spill writes each chunk to the temp file in ONE write, and the unix VFS masks
+// every write's length to 17 bits (`nBuf &= 0x1ffff`, see writer_vfs.cpp). With 4 MiB chunks
+// every savepoint past 4 MiB (a purge of 5,000 idempotency records, a big admin piece) failed
+// with SQLITE_FULL, which aborted the whole group-commit batch. A purchase's savepoint is ~15
+// pages (~60 KiB), so 120 KiB still keeps every ordinary operation's journal in memory.
+constexpr int statement_journal_spill_bytes = 120 * 1024;
+static_assert(statement_journal_spill_bytes < 0x1ffff, "a spilled chunk must be one whole write");
 [[maybe_unused]] const bool statement_journal_configured =
     sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, statement_journal_spill_bytes) == SQLITE_OK;
 
