@@ -114,10 +114,6 @@ std::string request_hash(const Request& req, const nlohmann::json& body) {
   return std::string(reinterpret_cast<const char*>(h.data()), h.size());
 }
 
-}  // namespace
-
-namespace {
-
 // The Idempotency-Key checks that come before any write. True: go ahead (`key` and `hash` set
 // when the request carries a key, which is then in flight). False: `respond` has been called.
 struct IdempotencyStart {

@@ -8,8 +8,19 @@
 
 namespace encore::api {
 
+struct IdempotencyPurger::Piece {
+  std::int64_t deleted = -1;
+  std::string error;
+  std::promise<bool> committed;
+};
+
 IdempotencyPurger::IdempotencyPurger(const Clock& clock, WriteQueue& writes, Options options)
-    : clock_(clock), writes_(writes), options_(options), thread_([this] { run(); }) {}
+    : clock_(clock),
+      writes_(writes),
+      options_(options),
+      startup_older_than_(clock.now() - options.retention),
+      startup_piece_(submit_piece(startup_older_than_)),
+      thread_([this] { run(); }) {}
 
 IdempotencyPurger::~IdempotencyPurger() {
   stop();
@@ -25,10 +36,11 @@ void IdempotencyPurger::stop() {
 }
 
 void IdempotencyPurger::run() {
+  bool finished = purge_old_records(startup_older_than_, std::move(startup_piece_));
   for (;;) {
-    const bool finished = purge_old_records();
     const std::chrono::milliseconds next = finished ? options_.interval : options_.retry_interval;
     if (!sleep_for(next)) return;
+    finished = purge_old_records(clock_.now() - options_.retention, nullptr);
   }
 }
 
@@ -38,13 +50,13 @@ bool IdempotencyPurger::sleep_for(std::chrono::milliseconds how_long) {
   return !stopping_;
 }
 
-bool IdempotencyPurger::purge_old_records() {
-  const TimePoint older_than = clock_.now() - options_.retention;
+bool IdempotencyPurger::purge_old_records(TimePoint older_than, std::shared_ptr<Piece> first) {
   std::int64_t purged = 0;
   bool finished = false;
-  for (bool first = true;; first = false) {
-    if (!first && !sleep_for(options_.pause_between_pieces)) break;
-    const std::int64_t piece = purge_piece(older_than);
+  for (bool is_first = true;; is_first = false) {
+    if (!is_first && !sleep_for(options_.pause_between_pieces)) break;
+    auto queued = is_first && first ? std::move(first) : submit_piece(older_than);
+    const std::int64_t piece = queued ? await_piece(queued) : -1;
     if (piece < 0) break;
     purged += piece;
     if (piece < static_cast<std::int64_t>(options_.piece_records)) {
@@ -59,15 +71,8 @@ bool IdempotencyPurger::purge_old_records() {
   return finished;
 }
 
-std::int64_t IdempotencyPurger::purge_piece(TimePoint older_than) {
-  // Shared with the job: it outlives this call if the writer finishes it late.
-  struct Piece {
-    std::int64_t deleted = -1;
-    std::string error;
-    std::promise<bool> committed;
-  };
+std::shared_ptr<IdempotencyPurger::Piece> IdempotencyPurger::submit_piece(TimePoint older_than) {
   auto piece = std::make_shared<Piece>();
-  auto done = piece->committed.get_future();
   const bool queued = writes_.submit(
       [piece, older_than, limit = options_.piece_records](Writer& w) {
         try {
@@ -84,10 +89,14 @@ std::int64_t IdempotencyPurger::purge_piece(TimePoint older_than) {
       [piece](bool committed) { piece->committed.set_value(committed); });
   if (!queued) {
     log_warn("idempotency purge postponed: the write queue is full or stopping");
-    return -1;
+    return nullptr;
   }
+  return piece;
+}
+
+std::int64_t IdempotencyPurger::await_piece(const std::shared_ptr<Piece>& piece) {
   // The writer always completes a queued job, even while stopping (WriteQueue::stop drains).
-  const bool committed = done.get();
+  const bool committed = piece->committed.get_future().get();
   if (!committed || piece->deleted < 0) {
     log_error("idempotency purge failed", {{"committed", committed}, {"error", piece->error}});
     return -1;

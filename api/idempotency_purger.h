@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -39,11 +40,16 @@ class IdempotencyPurger {
 
  private:
   void run();
+  // One piece, shared with its write job (it outlives a caller that stopped waiting).
+  struct Piece;
   // One pass: pieces until one deletes fewer than piece_records. False when it stopped early
-  // (stop(), a full write queue, a failed piece).
-  bool purge_old_records();
-  // Runs one piece through the writer and waits for its commit; -1 (logged) when it could not.
-  std::int64_t purge_piece(TimePoint older_than);
+  // (stop(), a full write queue, a failed piece). `first`: the pass's first piece, already
+  // queued (the start-up pass's, queued by the constructor).
+  bool purge_old_records(TimePoint older_than, std::shared_ptr<Piece> first);
+  // Queues one piece on the writer; null (logged) when the queue refused it.
+  std::shared_ptr<Piece> submit_piece(TimePoint older_than);
+  // Waits for a queued piece's commit: records deleted, or -1 (logged) when it failed.
+  static std::int64_t await_piece(const std::shared_ptr<Piece>& piece);
   // Waits `how_long` or until stop(); false when stopping.
   bool sleep_for(std::chrono::milliseconds how_long);
 
@@ -53,6 +59,10 @@ class IdempotencyPurger {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  // The start-up pass's first piece, queued by the constructor: it enters the write queue before
+  // the server serves any request (so requests never find it queued between theirs).
+  TimePoint startup_older_than_;
+  std::shared_ptr<Piece> startup_piece_;
   std::thread thread_;  // last: starts once everything above is ready
 };
 

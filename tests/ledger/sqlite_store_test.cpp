@@ -27,6 +27,13 @@ int open_sqlite_temp_files() {
   return count;
 }
 
+// A table of `rows` rows of 3,000 random bytes: one 4 KiB page each.
+void create_filler(SQLite::Database& db, int rows) {
+  db.exec("CREATE TABLE filler (id INTEGER PRIMARY KEY, payload BLOB)");
+  db.exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+          std::to_string(rows) + ") INSERT INTO filler SELECT i, randomblob(3000) FROM n");
+}
+
 }  // namespace
 
 TEST_CASE("a savepoint that changes 100 KiB of pages keeps its sub-journal in memory",
@@ -36,10 +43,7 @@ TEST_CASE("a savepoint that changes 100 KiB of pages keeps its sub-journal in me
   // The Ledger opens its database as the server does; the process-wide setting comes with it.
   LedgerFixture f;
   SQLite::Database db(f.path, SQLite::OPEN_READWRITE);
-  db.exec("CREATE TABLE filler (id INTEGER PRIMARY KEY, payload BLOB)");
-  db.exec(
-      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 24) "
-      "INSERT INTO filler SELECT i, randomblob(3000) FROM n");
+  create_filler(db, 24);
 
   const auto before = db.execAndGet("SELECT group_concat(hex(payload)) FROM filler").getString();
 
@@ -66,10 +70,7 @@ TEST_CASE("a savepoint that changes 8 MiB of pages spills its sub-journal and st
   // (a whole group-commit batch) with it.
   LedgerFixture f;
   SQLite::Database db(f.path, SQLite::OPEN_READWRITE);
-  db.exec("CREATE TABLE filler (id INTEGER PRIMARY KEY, payload BLOB)");
-  db.exec(
-      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
-      "INSERT INTO filler SELECT i, randomblob(3000) FROM n");
+  create_filler(db, 2000);
   const auto before = db.execAndGet("SELECT sum(length(payload)), count(*) FROM filler").getInt64();
 
   db.exec("BEGIN IMMEDIATE");
