@@ -140,18 +140,10 @@ bool start_idempotent(Services& s, const Request& req, const Principal& who,
   }
   if (!out.key) return true;
   out.hash = request_hash(req, body);
-  auto check = s.idempotency.begin(who.name, *out.key, out.hash);
   using O = IdempotencyGuard::Outcome;
-  switch (check.outcome) {
+  switch (s.idempotency.begin(who.name, *out.key)) {
     case O::proceed:
       return true;
-    case O::replay:
-      respond(replay(*check.stored));
-      return false;
-    case O::reused:
-      respond(error_response(make_error(ErrorCode::idempotency_key_reused, "Idempotency-Key",
-                                        "this key was used with a different request")));
-      return false;
     case O::in_flight:
       respond(error_response(make_error(ErrorCode::request_in_progress, "Idempotency-Key",
                                         "a request with this key is still in flight")));
@@ -162,6 +154,21 @@ bool start_idempotent(Services& s, const Request& req, const Principal& who,
   }
   respond(error_response(make_error(ErrorCode::internal, "", "")));  // a new Outcome, unhandled
   return false;
+}
+
+// On the writer thread, inside the batch transaction, before the operation runs: the answer
+// already stored under the request's key, if any (a replay, or 422 when the key came with another
+// request). The key is in flight, so no other job can store it meanwhile.
+std::optional<Response> stored_answer(Writer& w, const IdempotencyStart& idem,
+                                      const std::string& key_name) {
+  if (!idem.key) return std::nullopt;
+  auto stored = w.idempotency(key_name, *idem.key);
+  if (!stored) return std::nullopt;
+  if (stored->request_hash != idem.hash) {
+    return error_response(make_error(ErrorCode::idempotency_key_reused, "Idempotency-Key",
+                                     "this key was used with a different request"));
+  }
+  return replay(*stored);
 }
 
 // On the writer thread, inside the transaction that produced `response`.
@@ -199,6 +206,13 @@ struct ChunkedRun : std::enable_shared_from_this<ChunkedRun> {
     auto self = shared_from_this();
     auto job = [self](Writer& w) {
       try {
+        if (self->pieces_committed == 0) {
+          if (auto answer = stored_answer(w, self->idem, self->key_name)) {
+            self->last = true;
+            self->response = std::move(*answer);
+            return;
+          }
+        }
         ChunkStep step = self->op(w);
         self->last = step.done || step.outcome.error.has_value();
         if (self->last) {
@@ -261,6 +275,10 @@ void submit_write(Services& s, const Request& req, Context& ctx, const Principal
   auto pending = std::make_shared<PendingWrite>();
   auto job = [pending, op = std::move(op), idem, name = who.name, &ledger = s.ledger](Writer& w) {
     try {
+      if (auto answer = stored_answer(w, idem, name)) {
+        pending->response = std::move(*answer);
+        return;
+      }
       pending->response = render(op(w));
     } catch (...) {
       pending->failed = true;

@@ -10,22 +10,13 @@ bool valid_idempotency_key(std::string_view key) {
   return true;
 }
 
-IdempotencyGuard::Check IdempotencyGuard::begin(const std::string& key_name,
-                                                const std::string& idem_key,
-                                                const std::string& request_hash) {
-  {
-    std::lock_guard lock(mutex_);
-    if (in_flight_.count({key_name, idem_key}) != 0) return {Outcome::in_flight, {}};
-    if (in_flight_.size() >= max_in_flight_keys) return {Outcome::overloaded, {}};
-    in_flight_.emplace(key_name, idem_key);
-  }
-  // Marked in flight before the lookup: a request that committed this key removed its mark only
-  // after the commit, so its record is visible to this read.
-  auto stored = ledger_.idempotency(key_name, idem_key);
-  if (!stored) return {Outcome::proceed, {}};
-  finish(key_name, idem_key);
-  if (stored->request_hash != request_hash) return {Outcome::reused, {}};
-  return {Outcome::replay, std::move(stored)};
+IdempotencyGuard::Outcome IdempotencyGuard::begin(const std::string& key_name,
+                                                  const std::string& idem_key) {
+  std::lock_guard lock(mutex_);
+  if (in_flight_.count({key_name, idem_key}) != 0) return Outcome::in_flight;
+  if (in_flight_.size() >= max_in_flight_keys) return Outcome::overloaded;
+  in_flight_.emplace(key_name, idem_key);
+  return Outcome::proceed;
 }
 
 void IdempotencyGuard::finish(const std::string& key_name, const std::string& idem_key) {

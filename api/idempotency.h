@@ -2,15 +2,18 @@
 // same key + different request -> 422 `idempotency_key_reused`; a request still in flight with
 // the same key -> 409 `request_in_progress`. Outcomes are stored by the write job in the same
 // transaction as the ledger change, so a replay can never disagree with the ledger.
+//
+// The guard only tracks keys in flight. Whether a key already has a stored outcome is read by the
+// write job itself, on the writer (Writer::idempotency, handler_support.cpp): the key is marked
+// in flight first, and a request that stored it unmarks it only after its commit, so that read
+// always sees the record of every earlier request with the key.
 #pragma once
 
 #include <mutex>
-#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
-
-#include "ledger/ledger.h"
 
 namespace encore::api {
 
@@ -23,22 +26,14 @@ bool valid_idempotency_key(std::string_view key);
 
 class IdempotencyGuard {
  public:
-  enum class Outcome { proceed, replay, reused, in_flight, overloaded };
-  struct Check {
-    Outcome outcome = Outcome::proceed;
-    std::optional<IdempotencyRecord> stored;  // for replay
-  };
-
-  explicit IdempotencyGuard(const Ledger& ledger) : ledger_(ledger) {}
+  enum class Outcome { proceed, in_flight, overloaded };
 
   // On `proceed` the key is marked in flight: the caller must call finish() after the write
   // committed (or failed).
-  Check begin(const std::string& key_name, const std::string& idem_key,
-              const std::string& request_hash);
+  Outcome begin(const std::string& key_name, const std::string& idem_key);
   void finish(const std::string& key_name, const std::string& idem_key);
 
  private:
-  const Ledger& ledger_;
   std::mutex mutex_;
   std::set<std::pair<std::string, std::string>> in_flight_;
 };

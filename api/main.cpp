@@ -63,7 +63,7 @@ int serve(const encore::api::Config& config) {
   ledger->start_cache_warmup();
   WriteQueue writes(*ledger, max_write_queue_depth, max_batch_jobs);
   KeyCache keys(*ledger);
-  IdempotencyGuard idempotency(*ledger);
+  IdempotencyGuard idempotency;
   IdempotencyPurger purger(clock, writes, {.retention = config.idempotency_retention});
   Services services{*ledger,     writes,    keys,
                     idempotency, metrics(), config.maintenance_chunk_members};

@@ -423,11 +423,6 @@ std::optional<HoldView> Ledger::hold(const std::string& hold_id) const {
   return view;
 }
 
-std::optional<IdempotencyRecord> Ledger::idempotency(const std::string& key_name,
-                                                     const std::string& idem_key) const {
-  return readers_->with([&](Store& s) { return s.idempotency(key_name, idem_key); });
-}
-
 std::vector<ApiKeyRow> Ledger::api_keys() const {
   return readers_->with([&](Store& s) { return s.api_keys(); });
 }

@@ -62,8 +62,6 @@ class Ledger {
   Result<std::vector<TierChange>> tier_history(const std::string& member_id) const;
   Result<Quote> quote(const std::string& member_id, std::int64_t amount_minor) const;
   std::optional<HoldView> hold(const std::string& hold_id) const;
-  std::optional<IdempotencyRecord> idempotency(const std::string& key_name,
-                                               const std::string& idem_key) const;
   std::vector<ApiKeyRow> api_keys() const;
 
   // Runs `fn` with a pooled read-only store (for reports and other read-only tools).
@@ -167,6 +165,12 @@ class Writer {
   // Re-evaluates the tiers, now, of up to `limit` members whose id sorts after `after_member_id`
   // ("" for the first); `encore-admin tiers recompute` walks every member this way.
   Result<TierRecomputeChunk> recompute_tiers(const std::string& after_member_id, std::size_t limit);
+  // The outcome stored under an idempotency key, read inside the batch transaction: it sees every
+  // committed record and the batch's own. Read here rather than on a reader connection because
+  // under writes every read transaction finds the WAL changed, drops its page cache and unmaps
+  // its mmap (docs/PERFORMANCE.md, 2026-12-02 evening); the writer's cache stays warm.
+  std::optional<IdempotencyRecord> idempotency(const std::string& key_name,
+                                               const std::string& idem_key);
   void save_idempotency(const IdempotencyRecord& record);
   // Forgets up to `limit` idempotency records created before `older_than` (SPEC 5 keeps them
   // at least 30 days); returns how many. A retry of a forgotten key runs as a new request.

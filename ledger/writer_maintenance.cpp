@@ -25,6 +25,11 @@ void Writer::stage_released(Posting& posting) noexcept {
   }
 }
 
+std::optional<IdempotencyRecord> Writer::idempotency(const std::string& key_name,
+                                                     const std::string& idem_key) {
+  return store_.idempotency(key_name, idem_key);
+}
+
 void Writer::save_idempotency(const IdempotencyRecord& record) {
   store_.insert_idempotency(record);
 }

@@ -80,7 +80,7 @@ RouteSet registered_routes() {
     auto ledger = Ledger::open(dir + "/encore.db", std::move(program).value(), clock);
     WriteQueue writes(*ledger, 16, 16);
     KeyCache keys(*ledger);
-    IdempotencyGuard idempotency(*ledger);
+    IdempotencyGuard idempotency;
     Services services{*ledger, writes, keys, idempotency, metrics()};
     Router router;
     add_system_routes(router, [] { return true; });
