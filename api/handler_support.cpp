@@ -171,13 +171,19 @@ std::optional<Response> stored_answer(Writer& w, const IdempotencyStart& idem,
   return replay(*stored);
 }
 
-// On the writer thread, inside the transaction that produced `response`.
+// On the writer thread, inside the transaction that produced `response`. The operation has
+// released its savepoint, so its rows commit with the batch: when the record cannot be written,
+// the whole batch fails instead (WriteQueue::AbortBatch), or a retry would run the operation
+// again.
 void save_outcome(Writer& w, const Ledger& ledger, const IdempotencyStart& idem,
                   const std::string& key_name, const Response& response) {
   const int status = static_cast<int>(response.result_int());
-  if (idem.key && stored_outcome(status)) {
+  if (!idem.key || !stored_outcome(status)) return;
+  try {
     w.save_idempotency(IdempotencyRecord{key_name, *idem.key, idem.hash, status, response.body(),
                                          ledger.clock().now()});
+  } catch (const std::exception& e) {
+    throw WriteQueue::AbortBatch(std::string("idempotency record not saved: ") + e.what());
   }
 }
 
@@ -280,11 +286,11 @@ void submit_write(Services& s, const Request& req, Context& ctx, const Principal
         return;
       }
       pending->response = render(op(w));
+      save_outcome(w, ledger, idem, name, pending->response);
     } catch (...) {
       pending->failed = true;
       throw;
     }
-    save_outcome(w, ledger, idem, name, pending->response);
   };
   auto done = [pending, respond, key = idem.key, name = who.name, &s,
                request_id = ctx.request_id](bool committed) {

@@ -82,6 +82,8 @@ void WriteQueue::run() {
         for (auto& item : batch) {
           try {
             item.job(writer);
+          } catch (const AbortBatch&) {
+            throw;  // write_batch rolls the whole batch back
           } catch (...) {
             // Only this job failed (Writer::isolated rolled it back); its Done reports it
             // through the state the job captured. The rest of the batch still commits.

@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "api/metrics.h"
@@ -22,6 +23,12 @@ class WriteQueue {
   using Job = std::function<void(Writer&)>;
   // Called on the writer thread after the batch committed (true) or failed to commit (false).
   using Done = std::function<void(bool committed)>;
+  // Thrown by a job to fail its whole batch: nothing of the batch commits and every job's Done
+  // gets false. For a failure after the job's operation released its savepoint, when something
+  // that must commit with the operation's rows (its idempotency record) could not be written.
+  struct AbortBatch : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
 
   // Where a write's time goes, for /metrics: waiting for the writer (the oldest job of each
   // batch); before the batch's first job (the write lock, a WAL restart, BEGIN); running the

@@ -81,11 +81,19 @@ TEST_CASE("an expiry run commits in pieces and answers with the whole run's tota
   CHECK(writer_jobs(admin) - jobs_before == 3);
   CHECK(run["dry_run"] == false);
   for (const auto& [field, value] : expected.items()) CHECK(run[field] == value);
-  // The record saved with the last piece answers a retry, byte for byte, without running again.
+  // The record saved with the last piece answers a retry, byte for byte, without running again:
+  // one writer job reads the record and answers (docs/api.md).
+  jobs_before = writer_jobs(admin);
   auto replayed = admin.send("POST", "/v1/admin/expiry-runs", std::nullopt, key);
+  CHECK(writer_jobs(admin) - jobs_before == 1);
   CHECK(replayed.status == 200);
   CHECK(replayed.header("idempotent-replayed") == "true");
   CHECK(replayed.body == first.body);
+  // The same key with another body: 422, and the stored answer stays.
+  auto reused = admin.send("POST", "/v1/admin/expiry-runs", R"({"dry_run": true})", key);
+  CHECK(reused.status == 422);
+  CHECK(body_json(reused)["code"] == "idempotency_key_reused");
+  CHECK(admin.send("POST", "/v1/admin/expiry-runs", std::nullopt, key).body == first.body);
 
   const auto facts = read_db(fx.server.db());
   for (int i = 1; i <= 5; ++i) CHECK(facts.balance_of("late-" + std::to_string(i)) == 0);

@@ -89,22 +89,52 @@ TEST_CASE("migration 4 rewrites the IN-list CHECKs, keeps the rows and still ref
   CHECK_THROWS(insert_entry(db, id++, "gift"));
   CHECK_THROWS(insert_entry(db, id++, "EARN"));
   CHECK_THROWS(db.exec("UPDATE holds SET state = 'lost' WHERE hold_id = 'h1'"));
-  CHECK_NOTHROW(db.exec("UPDATE holds SET state = 'captured' WHERE hold_id = 'h1'"));
+  for (const char* state : {"open", "captured", "released", "expired"}) {
+    CHECK_NOTHROW(
+        db.exec(std::string("UPDATE holds SET state = '") + state + "' WHERE hold_id = 'h1'"));
+  }
   CHECK_THROWS(db.exec(
       "INSERT INTO api_keys (name, role, key_hash, created_at) VALUES ('k', 'root', x'01', 1)"));
-  CHECK_NOTHROW(db.exec(
-      "INSERT INTO api_keys (name, role, key_hash, created_at) VALUES ('k', 'app', x'01', 1)"));
-  CHECK_THROWS(db.exec(
-      "INSERT INTO reminders (reminder_id, dedupe_key, member_id, rule_id, kind, locale, message, "
-      "points, created_at, next_attempt_at) VALUES ('r1', 'd1', 'm1', 'x', 'birthday', 'en', "
-      "'hi', 1, 1, 1)"));
-  CHECK_THROWS(db.exec(
-      "INSERT INTO reminders (reminder_id, dedupe_key, member_id, rule_id, kind, locale, message, "
-      "points, created_at, next_attempt_at, state) VALUES ('r2', 'd2', 'm1', 'x', 'dormant', "
-      "'en', 'hi', 1, 1, 1, 'lost')"));
-  CHECK_NOTHROW(db.exec(
-      "INSERT INTO reminders (reminder_id, dedupe_key, member_id, rule_id, kind, locale, message, "
-      "points, created_at, next_attempt_at) VALUES ('r3', 'd3', 'm1', 'x', 'dormant', 'en', "
-      "'hi', 1, 1, 1)"));
+  int key = 0;
+  for (const char* role : {"pos", "app", "admin"}) {
+    ++key;
+    CHECK_NOTHROW(db.exec("INSERT INTO api_keys (name, role, key_hash, created_at) VALUES ('k" +
+                          std::to_string(key) + "', '" + role + "', x'0" + std::to_string(key) +
+                          "', 1)"));
+  }
+  auto insert_reminder = [&db, n = 0](const std::string& kind, const std::string& state) mutable {
+    ++n;
+    db.exec(
+        "INSERT INTO reminders (reminder_id, dedupe_key, member_id, rule_id, kind, locale, "
+        "message, points, created_at, next_attempt_at, state) VALUES ('r" +
+        std::to_string(n) + "', 'd" + std::to_string(n) + "', 'm1', 'x', '" + kind +
+        "', 'en', 'hi', 1, 1, 1, '" + state + "')");
+  };
+  CHECK_THROWS(insert_reminder("birthday", "pending"));
+  CHECK_THROWS(insert_reminder("dormant", "lost"));
+  for (const char* kind : {"expiring_soon", "dormant", "second_purchase"}) {
+    for (const char* state : {"pending", "delivered", "failed", "cancelled"}) {
+      CHECK_NOTHROW(insert_reminder(kind, state));
+    }
+  }
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
+
+TEST_CASE("the connection that ran migration 4 uses the rewritten CHECKs at once",
+          "[ledger][sqlite][schema]") {
+  // The server's writer is the connection that migrates: it must not keep the old schema.
+  const auto path = temp_db_path("migrate-same-connection");
+  create_at_version(path, 3);
+  SQLite::Database db(path, SQLite::OPEN_READWRITE);
+  REQUIRE(uses_ephemeral_table(db, insert_entry_sql));  // schema v3 loaded on this connection
+  for (const auto& m : migrations()) {
+    if (m.version != 4) continue;
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    db.exec(m.sql);
+    tx.commit();
+  }
+  CHECK_FALSE(uses_ephemeral_table(db, insert_entry_sql));
+  CHECK_NOTHROW(insert_entry(db, 1, "earn"));
+  CHECK_THROWS(insert_entry(db, 2, "gift"));
   std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
