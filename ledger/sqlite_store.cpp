@@ -57,6 +57,13 @@ void put(SQLite::Statement& s, int i, const std::optional<T>& v) {
     s.bind(i);
   }
 }
+// Binds `values` to parameters 1, 2, ... in order and returns the statement.
+template <class... Values>
+SQLite::Statement& bound(SQLite::Statement& s, const Values&... values) {
+  int index = 0;
+  (put(s, ++index, values), ...);
+  return s;
+}
 void bind_blob(SQLite::Statement& s, int i, const void* data, std::size_t size) {
   s.bind(i, data, static_cast<int>(size));
 }
@@ -256,61 +263,39 @@ class SqliteStore final : public Store {
   }
 
   std::optional<MemberRow> member(const std::string& member_id) override {
-    auto& s = stmt(sql_member_);
-    put(s, 1, member_id);
+    auto& s = bound(stmt(sql_member_), member_id);
     if (!s.executeStep()) return std::nullopt;
     return read_member(s);
   }
 
   void insert_member(const MemberRow& r) override {
-    auto& s = stmt(sql_insert_member_);
-    put(s, 1, r.member_id);
-    put(s, 2, r.email);
-    put(s, 3, r.phone);
-    put(s, 4, r.locale);
-    put(s, 5, r.marketing_opt_in);
-    put(s, 6, r.enrolled_at);
-    put(s, 7, r.tier);
-    put(s, 8, r.tier_reached_at);
+    auto& s = bound(stmt(sql_insert_member_), r.member_id, r.email, r.phone, r.locale,
+                    r.marketing_opt_in, r.enrolled_at, r.tier, r.tier_reached_at);
     s.exec();
   }
 
   void update_member_state(const MemberRow& r) override {
-    auto& s = stmt(sql_update_member_state_);
-    put(s, 1, r.balance);
-    put(s, 2, r.debt);
-    put(s, 3, r.tier);
-    put(s, 4, r.tier_reached_at);
-    put(s, 5, r.first_purchase_at);
-    put(s, 6, r.last_purchase_at);
-    put(s, 7, r.purchase_count);
-    put(s, 8, r.last_activity_at);
-    put(s, 9, r.member_id);
+    auto& s = bound(stmt(sql_update_member_state_), r.balance, r.debt, r.tier, r.tier_reached_at,
+                    r.first_purchase_at, r.last_purchase_at, r.purchase_count, r.last_activity_at,
+                    r.member_id);
     s.exec();
   }
 
   void update_member_contact(const MemberRow& r) override {
-    auto& s = stmt(sql_update_member_contact_);
-    put(s, 1, r.email);
-    put(s, 2, r.phone);
-    put(s, 3, r.locale);
-    put(s, 4, r.marketing_opt_in);
-    put(s, 5, r.erased_at);
-    put(s, 6, r.member_id);
+    auto& s = bound(stmt(sql_update_member_contact_), r.email, r.phone, r.locale,
+                    r.marketing_opt_in, r.erased_at, r.member_id);
     s.exec();
   }
 
   std::vector<LotRow> open_lots(const std::string& member_id) override {
-    auto& s = stmt(sql_open_lots_);
-    put(s, 1, member_id);
+    auto& s = bound(stmt(sql_open_lots_), member_id);
     std::vector<LotRow> out;
     while (s.executeStep()) out.push_back(read_lot(s));
     return out;
   }
 
   std::optional<LotRow> lot(std::int64_t lot_id) override {
-    auto& s = stmt(sql_lot_);
-    put(s, 1, lot_id);
+    auto& s = bound(stmt(sql_lot_), lot_id);
     if (!s.executeStep()) return std::nullopt;
     return read_lot(s);
   }
@@ -319,24 +304,14 @@ class SqliteStore final : public Store {
     // A lot is identified by the id of the entry that created it (docs/openapi.yaml LotDraw,
     // docs/api.md), so `lots: [{lot_id}]` in the entries read names an entry a client can look
     // up. Each lot comes from exactly one earn, bonus or adjust entry, so the id is unique.
-    auto& s = stmt(sql_insert_lot_);
-    put(s, 1, r.entry_id);
-    put(s, 2, r.member_id);
-    put(s, 3, r.entry_id);
-    put(s, 4, r.original);
-    put(s, 5, r.remaining);
-    put(s, 6, r.earned_at);
-    put(s, 7, r.vests_at);
-    put(s, 8, r.expires_at);
-    put(s, 9, r.program_version);
+    auto& s = bound(stmt(sql_insert_lot_), r.entry_id, r.member_id, r.entry_id, r.original,
+                    r.remaining, r.earned_at, r.vests_at, r.expires_at, r.program_version);
     s.exec();
     return r.entry_id;
   }
 
   void set_lot_remaining(std::int64_t lot_id, Points remaining) override {
-    auto& s = stmt(sql_set_lot_remaining_);
-    put(s, 1, remaining);
-    put(s, 2, lot_id);
+    auto& s = bound(stmt(sql_set_lot_remaining_), remaining, lot_id);
     s.exec();
   }
 
@@ -376,8 +351,7 @@ class SqliteStore final : public Store {
   }
 
   std::optional<Entry> entry(std::int64_t id) override {
-    auto& s = stmt(sql_entry_);
-    put(s, 1, id);
+    auto& s = bound(stmt(sql_entry_), id);
     if (!s.executeStep()) return std::nullopt;
     return read_entry(s);
   }
@@ -385,10 +359,8 @@ class SqliteStore final : public Store {
   std::vector<Entry> member_entries(const std::string& member_id,
                                     std::optional<std::int64_t> before_id,
                                     std::size_t limit) override {
-    auto& s = stmt(sql_member_entries_);
-    put(s, 1, member_id);
-    put(s, 2, before_id.value_or(INT64_MAX));
-    put(s, 3, static_cast<std::int64_t>(limit));
+    auto& s = bound(stmt(sql_member_entries_), member_id, before_id.value_or(INT64_MAX),
+                    static_cast<std::int64_t>(limit));
     std::vector<Entry> out;
     while (s.executeStep()) out.push_back(read_entry(s));
     return out;
@@ -402,8 +374,7 @@ class SqliteStore final : public Store {
   }
 
   std::optional<OrderRow> order(const std::string& order_id) override {
-    auto& s = stmt(sql_order_);
-    put(s, 1, order_id);
+    auto& s = bound(stmt(sql_order_), order_id);
     if (!s.executeStep()) return std::nullopt;
     return read_order(s);
   }
@@ -421,40 +392,28 @@ class SqliteStore final : public Store {
   }
 
   std::int64_t count_orders(const std::string& member_id, TimePoint from, TimePoint to) override {
-    auto& s = stmt(sql_count_orders_);
-    put(s, 1, member_id);
-    put(s, 2, from);
-    put(s, 3, to);
+    auto& s = bound(stmt(sql_count_orders_), member_id, from, to);
     s.executeStep();
     return s.getColumn(0).getInt64();
   }
 
   Points qualifying_points(const std::string& member_id, TimePoint from_exclusive,
                            TimePoint to_inclusive) override {
-    auto& s = stmt(sql_qualifying_);
-    put(s, 1, member_id);
-    put(s, 2, from_exclusive);
-    put(s, 3, to_inclusive);
+    auto& s = bound(stmt(sql_qualifying_), member_id, from_exclusive, to_inclusive);
     s.executeStep();
     return s.getColumn(0).getInt64();
   }
 
   void insert_member_erasure(const std::string& member_id, TimePoint at, const std::string& actor,
                              const std::optional<std::string>& reason) override {
-    auto& s = stmt(sql_insert_erasure_);
-    put(s, 1, member_id);
-    put(s, 2, at);
-    put(s, 3, actor);
-    put(s, 4, reason);
+    auto& s = bound(stmt(sql_insert_erasure_), member_id, at, actor, reason);
     s.exec();
   }
 
   std::vector<QualifyingOrder> qualifying_orders(const std::string& member_id, TimePoint after,
                                                  std::size_t limit) override {
-    auto& s = stmt(sql_qualifying_orders_);
-    put(s, 1, member_id);
-    put(s, 2, after);
-    put(s, 3, static_cast<std::int64_t>(limit));
+    auto& s =
+        bound(stmt(sql_qualifying_orders_), member_id, after, static_cast<std::int64_t>(limit));
     std::vector<QualifyingOrder> out;
     while (s.executeStep()) {
       out.push_back(QualifyingOrder{s.getColumn(0).getString(),
@@ -465,8 +424,7 @@ class SqliteStore final : public Store {
   }
 
   std::optional<RefundRow> refund(const std::string& refund_id) override {
-    auto& s = stmt(sql_refund_);
-    put(s, 1, refund_id);
+    auto& s = bound(stmt(sql_refund_), refund_id);
     if (!s.executeStep()) return std::nullopt;
     return RefundRow{s.getColumn(0).getString(), s.getColumn(1).getString(),
                      s.getColumn(2).getInt64(), s.getColumn(3).getInt64(),
@@ -474,25 +432,19 @@ class SqliteStore final : public Store {
   }
 
   void insert_refund(const RefundRow& r) override {
-    auto& s = stmt(sql_insert_refund_);
-    put(s, 1, r.refund_id);
-    put(s, 2, r.order_id);
-    put(s, 3, r.amount_minor);
-    put(s, 4, r.points_reversed);
-    put(s, 5, r.created_at);
+    auto& s = bound(stmt(sql_insert_refund_), r.refund_id, r.order_id, r.amount_minor,
+                    r.points_reversed, r.created_at);
     s.exec();
   }
 
   std::optional<HoldView> hold(const std::string& hold_id) override {
-    auto& s = stmt(sql_hold_);
-    put(s, 1, hold_id);
+    auto& s = bound(stmt(sql_hold_), hold_id);
     if (!s.executeStep()) return std::nullopt;
     return read_hold(s);
   }
 
   std::vector<HoldView> open_holds(const std::string& member_id) override {
-    auto& s = stmt(sql_open_holds_);
-    put(s, 1, member_id);
+    auto& s = bound(stmt(sql_open_holds_), member_id);
     std::vector<HoldView> out;
     while (s.executeStep()) out.push_back(read_hold(s));
     return out;
@@ -522,60 +474,43 @@ class SqliteStore final : public Store {
   }
 
   bool promotion_awarded(const std::string& member_id, const std::string& promotion_id) override {
-    auto& s = stmt(sql_award_);
-    put(s, 1, member_id);
-    put(s, 2, promotion_id);
+    auto& s = bound(stmt(sql_award_), member_id, promotion_id);
     return s.executeStep();
   }
 
   void insert_promotion_award(const std::string& member_id, const std::string& promotion_id,
                               const std::string& order_id, std::int64_t entry_id) override {
-    auto& s = stmt(sql_insert_award_);
-    put(s, 1, member_id);
-    put(s, 2, promotion_id);
-    put(s, 3, order_id);
-    put(s, 4, entry_id);
+    auto& s = bound(stmt(sql_insert_award_), member_id, promotion_id, order_id, entry_id);
     s.exec();
   }
 
   std::vector<std::int64_t> awarded_bonus_entries(const std::string& member_id,
                                                   const std::string& order_id) override {
-    auto& s = stmt(sql_awards_of_order_);
-    put(s, 1, member_id);
-    put(s, 2, order_id);
+    auto& s = bound(stmt(sql_awards_of_order_), member_id, order_id);
     std::vector<std::int64_t> out;
     while (s.executeStep()) out.push_back(s.getColumn(0).getInt64());
     return out;
   }
 
   std::optional<std::int64_t> reversal_of(std::int64_t entry_id) override {
-    auto& s = stmt(sql_reversal_);
-    put(s, 1, entry_id);
+    auto& s = bound(stmt(sql_reversal_), entry_id);
     if (!s.executeStep()) return std::nullopt;
     return s.getColumn(0).getInt64();
   }
 
   void insert_reversal(std::int64_t entry_id, std::int64_t reversal_entry_id) override {
-    auto& s = stmt(sql_insert_reversal_);
-    put(s, 1, entry_id);
-    put(s, 2, reversal_entry_id);
+    auto& s = bound(stmt(sql_insert_reversal_), entry_id, reversal_entry_id);
     s.exec();
   }
 
   void insert_tier_change(const std::string& member_id, const TierChange& c) override {
-    auto& s = stmt(sql_insert_tier_change_);
-    put(s, 1, member_id);
-    put(s, 2, c.from_tier);
-    put(s, 3, c.to_tier);
-    put(s, 4, c.changed_at);
-    put(s, 5, c.qualifying_points);
-    put(s, 6, c.reason);
+    auto& s = bound(stmt(sql_insert_tier_change_), member_id, c.from_tier, c.to_tier, c.changed_at,
+                    c.qualifying_points, c.reason);
     s.exec();
   }
 
   std::vector<TierChange> tier_changes(const std::string& member_id) override {
-    auto& s = stmt(sql_tier_changes_);
-    put(s, 1, member_id);
+    auto& s = bound(stmt(sql_tier_changes_), member_id);
     std::vector<TierChange> out;
     while (s.executeStep()) {
       out.push_back(TierChange{opt_text(s.getColumn(0)), s.getColumn(1).getString(),
@@ -618,8 +553,7 @@ class SqliteStore final : public Store {
   }
 
   std::optional<ApiKeyRow> api_key(const std::string& name) override {
-    auto& s = stmt(sql_api_key_);
-    put(s, 1, name);
+    auto& s = bound(stmt(sql_api_key_), name);
     if (!s.executeStep()) return std::nullopt;
     return read_api_key(s);
   }
@@ -641,17 +575,13 @@ class SqliteStore final : public Store {
   }
 
   bool revoke_api_key(const std::string& name, TimePoint at) override {
-    auto& s = stmt(sql_revoke_api_key_);
-    put(s, 1, at);
-    put(s, 2, name);
+    auto& s = bound(stmt(sql_revoke_api_key_), at, name);
     return s.exec() == 1;
   }
 
   std::optional<IdempotencyRecord> idempotency(const std::string& key_name,
                                                const std::string& idem_key) override {
-    auto& s = stmt(sql_idempotency_);
-    put(s, 1, key_name);
-    put(s, 2, idem_key);
+    auto& s = bound(stmt(sql_idempotency_), key_name, idem_key);
     if (!s.executeStep()) return std::nullopt;
     return IdempotencyRecord{key_name,
                              idem_key,
@@ -673,9 +603,7 @@ class SqliteStore final : public Store {
   }
 
   std::int64_t purge_idempotency(TimePoint older_than, std::size_t limit) override {
-    auto& s = stmt(sql_purge_idempotency_);
-    put(s, 1, older_than);
-    put(s, 2, static_cast<std::int64_t>(limit));
+    auto& s = bound(stmt(sql_purge_idempotency_), older_than, static_cast<std::int64_t>(limit));
     return s.exec();
   }
 
@@ -844,8 +772,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<std::string> member_list(const std::string& sql, TimePoint t) {
-    auto& s = stmt(sql);
-    put(s, 1, t);
+    auto& s = bound(stmt(sql), t);
     std::vector<std::string> out;
     while (s.executeStep()) out.push_back(s.getColumn(0).getString());
     return out;
