@@ -19,91 +19,19 @@
 #include <vector>
 
 #include "tests/ledger/ledger_fixture.h"
+#include "tests/tools/admin_runner.h"
 
-extern char** environ;
 
 namespace fs = std::filesystem;
+using encore::test::admin;
+using encore::test::base_env;
+using encore::test::c_strings;
+using encore::test::Run;
+using encore::test::slurp;
+using encore::test::TempDir;
 using nlohmann::json;
 
 namespace {
-
-struct Run {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The environment of the test minus anything that would change encore-admin's defaults.
-std::vector<std::string> base_env(const std::vector<std::string>& extra) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e) {
-    std::string v(*e);
-    if (v.rfind("ENCORE_", 0) == 0) continue;
-    env.push_back(v);
-  }
-  env.insert(env.end(), extra.begin(), extra.end());
-  return env;
-}
-
-std::vector<char*> c_strings(std::vector<std::string>& v) {
-  std::vector<char*> out;
-  for (auto& s : v) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
-struct TempDir {
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("encore-admin-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-  fs::path path;
-};
-
-// Runs encore-admin with `args` in `dir`, stdout and stderr captured through files.
-Run admin(const TempDir& dir, std::vector<std::string> args,
-          const std::vector<std::string>& extra_env = {}) {
-  args.insert(args.begin(), ENCORE_ADMIN_BIN);
-  auto argv = c_strings(args);
-  auto env_strings = base_env(extra_env);
-  auto envp = c_strings(env_strings);
-  auto out_path = dir / ".stdout";
-  auto err_path = dir / ".stderr";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addchdir_np(&actions, dir.path.c_str());
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, ENCORE_ADMIN_BIN, &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  REQUIRE(rc == 0);
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  Run r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out_path);
-  r.err = slurp(err_path);
-  return r;
-}
 
 // Runs encore-admin on a pseudo-terminal (stdout and stderr both the tty); returns what it drew.
 std::string admin_on_tty(const TempDir& dir, std::vector<std::string> args) {

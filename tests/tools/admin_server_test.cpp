@@ -27,83 +27,17 @@
 #include "ledger/store.h"
 #include "tests/api/https_client.h"
 #include "tests/api/server_process.h"
+#include "tests/tools/admin_runner.h"
 
-extern char** environ;
 
 namespace fs = std::filesystem;
+using encore::test::admin;
+using encore::test::Run;
+using encore::test::slurp;
+using encore::test::TempDir;
 using nlohmann::json;
 
 namespace {
-
-struct Run {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-struct Dir {
-  Dir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("encore-admin-srv-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-  fs::path path;
-};
-
-std::vector<char*> c_strings(std::vector<std::string>& v) {
-  std::vector<char*> out;
-  for (auto& s : v) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
-// Runs encore-admin in `dir` with the test's environment minus ENCORE_*, plus `env`.
-Run admin(const Dir& dir, std::vector<std::string> args, const std::vector<std::string>& env = {}) {
-  args.insert(args.begin(), ENCORE_ADMIN_BIN);
-  auto argv = c_strings(args);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    std::string v(*e);
-    if (v.rfind("ENCORE_", 0) != 0) env_strings.push_back(v);
-  }
-  env_strings.insert(env_strings.end(), env.begin(), env.end());
-  auto envp = c_strings(env_strings);
-  auto out_path = dir / ".stdout";
-  auto err_path = dir / ".stderr";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addchdir_np(&actions, dir.path.c_str());
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, ENCORE_ADMIN_BIN, &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  REQUIRE(rc == 0);
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  Run r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out_path);
-  r.err = slurp(err_path);
-  return r;
-}
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
@@ -113,7 +47,7 @@ bool contains(const std::string& haystack, const std::string& needle) {
 struct ServerFixture {
   encore::test::ServerProcess server{
       encore::test::ServerOptions{{}, {}, ENCORE_PROGRAM, std::chrono::milliseconds(30'000)}};
-  Dir dir;
+  TempDir dir;
   std::string db = server.db_path().string();
   std::string key;
   std::string url = "https://127.0.0.1:" + std::to_string(server.port());
@@ -355,7 +289,7 @@ TEST_CASE("server-backed commands: key, certificate and connection errors", "[ad
 }
 
 TEST_CASE("server-backed commands: an unreachable server exits 1 with a hint", "[admin][server]") {
-  Dir dir;
+  TempDir dir;
   // Nothing listens on the discard port.
   auto r = admin(dir, {"adjust", "m1", "5", "--reason", "x", "--server", "https://127.0.0.1:9"},
                  {"ENCORE_ADMIN_KEY=enc_admin_x"});
@@ -385,7 +319,7 @@ TEST_CASE("server-backed commands: an unreachable server exits 1 with a hint", "
 namespace {
 
 struct ImportFixture {
-  Dir dir;
+  TempDir dir;
   std::string db = dir / "encore.db";
   ImportFixture() { REQUIRE(admin(dir, {"--db", db, "init"}).code == 0); }
 
