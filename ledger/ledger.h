@@ -167,8 +167,9 @@ class Writer {
   Result<TierRecomputeChunk> recompute_tiers(const std::string& after_member_id, std::size_t limit);
   // The outcome stored under an idempotency key, read inside the batch transaction: it sees every
   // committed record and the batch's own. Read here rather than on a reader connection because
-  // under writes every read transaction finds the WAL changed, drops its page cache and unmaps
-  // its mmap (docs/PERFORMANCE.md, 2026-12-02 evening); the writer's cache stays warm.
+  // under writes every read transaction finds the WAL changed and drops its page cache (it also
+  // unmapped its mmap until readers stopped mapping; docs/PERFORMANCE.md, 2026-12-02 evening);
+  // the writer's cache stays warm.
   std::optional<IdempotencyRecord> idempotency(const std::string& key_name,
                                                const std::string& idem_key);
   void save_idempotency(const IdempotencyRecord& record);

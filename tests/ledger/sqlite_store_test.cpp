@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "ledger/store.h"
@@ -144,5 +145,51 @@ TEST_CASE("purging idempotency records deletes the oldest first, at most the lim
   CHECK(store->idempotency("pos-1", "key-4"));
   store->end_read();
   store.reset();
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
+
+namespace {
+
+// Whether this process has `path` memory-mapped (/proc/self/maps names mapped files).
+bool file_is_mapped(const std::string& path) {
+  std::ifstream maps("/proc/self/maps");
+  const auto canonical = std::filesystem::canonical(path).string();
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.size() >= canonical.size() &&
+        line.compare(line.size() - canonical.size(), canonical.size(), canonical) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("read-only stores read the database without mapping it; the writer maps it",
+          "[ledger][sqlite]") {
+  // Under writes SQLite unmaps a reader's whole mapping at every read transaction (TLB
+  // shootdowns across the process): readers use the page cache and pread instead.
+  const auto path = temp_db_path("reader-mmap");
+  {
+    auto writer = open_sqlite_store(path, OpenMode::read_write);
+    MemberRow row;
+    row.member_id = "m1";
+    row.tier = "base";
+    writer->begin_write();
+    writer->insert_member(row);
+    writer->commit();
+    writer->begin_read();
+    CHECK(writer->member("m1"));
+    writer->end_read();
+    CHECK(file_is_mapped(path));  // the check can see a mapping
+  }
+  REQUIRE_FALSE(file_is_mapped(path));
+  auto reader = open_sqlite_store(path, OpenMode::read_only);
+  reader->begin_read();
+  CHECK(reader->member("m1"));
+  reader->end_read();
+  CHECK_FALSE(file_is_mapped(path));
+  reader.reset();
   std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
