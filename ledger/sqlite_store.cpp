@@ -193,7 +193,7 @@ void apply_pragmas(SQLite::Database& db, OpenMode mode) {
   // every read transaction finds the WAL changed, and SQLite then unmaps the connection's whole
   // mapping (pagerBeginReadTransaction -> sqlite3OsUnfetch), with TLB shootdowns that stall every
   // thread of the process, and faults the pages back in. Under tills' purchases plus app reads,
-  // no mmap on the readers gave 2.1x the entries reads and 1.8x the purchases; pure reads lost
+  // no mmap on the readers gave 2.2x the entries reads and 1.9x the purchases; pure reads lost
   // ~2%, within noise (docs/PERFORMANCE.md, 2026-12-02 evening).
   db.exec(mode == OpenMode::read_write ? "PRAGMA mmap_size = 268435456" : "PRAGMA mmap_size = 0");
   if (mode == OpenMode::read_write) {

@@ -39,10 +39,19 @@ struct QueueFixture {
 
   // Holds the writer on a first batch until released, so that the jobs submitted meanwhile
   // form the next batch together.
+  // Returns once the writer runs the holding job (so it has dequeued it, alone).
   std::promise<void> hold_writer() {
     std::promise<void> release;
     auto released = release.get_future().share();
-    REQUIRE(writes->submit([released](Writer&) { released.wait(); }, [](bool) {}));
+    auto started = std::make_shared<std::promise<void>>();
+    auto running = started->get_future();
+    REQUIRE(writes->submit(
+        [released, started](Writer&) {
+          started->set_value();
+          released.wait();
+        },
+        [](bool) {}));
+    running.wait();
     return release;
   }
 

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
-#include <spawn.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,7 +19,6 @@
 
 #include "tests/ledger/ledger_fixture.h"
 #include "tests/tools/admin_runner.h"
-
 
 namespace fs = std::filesystem;
 using encore::test::admin;

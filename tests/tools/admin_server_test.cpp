@@ -1,9 +1,7 @@
 // End-to-end tests of encore-admin's server-backed commands (against the real encore-server) and
 // of the offline `import`. Each runs the real binaries and checks stdout, stderr and exit codes.
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/file.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -16,7 +14,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,11 +26,9 @@
 #include "tests/api/server_process.h"
 #include "tests/tools/admin_runner.h"
 
-
 namespace fs = std::filesystem;
 using encore::test::admin;
 using encore::test::Run;
-using encore::test::slurp;
 using encore::test::TempDir;
 using nlohmann::json;
 
