@@ -1,5 +1,10 @@
 # Shared by the bench scripts (sourced): the seeded database kept between calls, waiting for the
-# server, stopping it. Expects ROOT, BUILD_DIR, MEMBERS, PORT and WORK to be set.
+# server, stopping it. Expects ROOT; BUILD_DIR, MEMBERS, PORT and WORK default as below.
+
+BUILD_DIR=${BUILD_DIR:-$ROOT/build-rel}
+MEMBERS=${MEMBERS:-100000}
+PORT=${PORT:-28443}
+WORK=${WORK:-/tmp/encore-alternate}
 
 # Seeds WORK/seed.db with MEMBERS members once (its pos key in WORK/key) and exports what the wrk
 # scripts read.

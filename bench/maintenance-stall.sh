@@ -12,16 +12,12 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$ROOT/build-rel}
-MEMBERS=${MEMBERS:-100000}
-PORT=${PORT:-28443}
-WORK=${WORK:-/tmp/encore-alternate}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"  # BUILD_DIR, MEMBERS, PORT, WORK defaults
 DURATION=$1
 ROUNDS=$2
 shift 2
 
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
 ensure_seed
 trap stop_server EXIT
 
@@ -29,6 +25,9 @@ for round in $(seq "$ROUNDS"); do
   for chunk in "$@"; do
     rm -f "$WORK"/run.db*
     cp "$WORK/seed.db" "$WORK/run.db"
+    # A seed kept from an older build has an older schema; the server would migrate it, but the
+    # key is made before the server starts.
+    "$BUILD_DIR/tools/encore-admin" --db "$WORK/run.db" migrate >/dev/null
     admin_key=$("$BUILD_DIR/tools/encore-admin" --db "$WORK/run.db" keys create --role admin \
       --name "bench-admin" | grep -o 'enc_[A-Za-z0-9_-]*' | head -1)
     ENCORE_MAINTENANCE_CHUNK_MEMBERS=$chunk "$BUILD_DIR/api/encore-server" --db "$WORK/run.db" \

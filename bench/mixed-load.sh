@@ -11,16 +11,12 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$ROOT/build-rel}
-MEMBERS=${MEMBERS:-100000}
-PORT=${PORT:-28443}
-WORK=${WORK:-/tmp/encore-alternate}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"  # BUILD_DIR, MEMBERS, PORT, WORK defaults
 DURATION=$1
 ROUNDS=$2
 shift 2
 
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
 ensure_seed
 trap stop_server EXIT
 
