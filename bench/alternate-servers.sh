@@ -26,26 +26,14 @@ trap stop_server EXIT
 
 for round in $(seq "$ROUNDS"); do
   for pair in "$@"; do
-    label=${pair%%=*}
-    binary=${pair#*=}
-    seed=$WORK/seed.db
-    if [[ $binary == *,* ]]; then
-      seed=${binary#*,}
-      binary=${binary%%,*}
-    fi
-    rm -f "$WORK"/run.db*
-    cp "$seed" "$WORK/run.db"
-    "$binary" --db "$WORK/run.db" --program "$ROOT/examples/program.json" \
-      --listen "127.0.0.1:$PORT" 2>"$WORK/server-$label.log" &
-    SERVER_PID=$!
-    wait_ready
-    sleep 10
+    parse_pair "$pair"
+    start_fresh_server "$BINARY" "$SEED" "$LABEL" 10
     out=$(wrk -t2 -c64 -d"${DURATION}s" --latency -s "$ROOT/bench/wrk/$SCRIPT.lua" \
       "https://127.0.0.1:$PORT" 2>&1)
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
     non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-    echo "round $round $label req/s=$rps p99=$p99 non-2xx=${non2xx:-0}"
+    echo "round $round $LABEL req/s=$rps p99=$p99 non-2xx=${non2xx:-0}"
     stop_server
   done
 done

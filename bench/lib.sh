@@ -28,6 +28,31 @@ wait_ready() {
   return 1
 }
 
+# Splits "LABEL=BINARY[,SEED_DB]" (a binary to compare, optionally with its own seeded database)
+# into LABEL, BINARY and SEED (default WORK/seed.db).
+parse_pair() {
+  LABEL=${1%%=*}
+  BINARY=${1#*=}
+  SEED=$WORK/seed.db
+  if [[ $BINARY == *,* ]]; then
+    SEED=${BINARY#*,}
+    BINARY=${BINARY%%,*}
+  fi
+}
+
+# Starts BINARY on a fresh copy of SEED (log in WORK/server-LABEL.log), waits until it answers,
+# then SETTLE seconds more (cache warm-up).
+start_fresh_server() {
+  local binary=$1 seed=$2 label=$3 settle=$4
+  rm -f "$WORK"/run.db*
+  cp "$seed" "$WORK/run.db"
+  "$binary" --db "$WORK/run.db" --program "$ROOT/examples/program.json" \
+    --listen "127.0.0.1:$PORT" 2>"$WORK/server-$label.log" &
+  SERVER_PID=$!
+  wait_ready
+  sleep "$settle"
+}
+
 SERVER_PID=""
 stop_server() {
   if [[ -n $SERVER_PID ]]; then

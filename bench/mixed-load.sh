@@ -6,7 +6,7 @@
 #
 #   bench/mixed-load.sh 12 3 before=/tmp/encore-server.old after=build/release/api/encore-server
 #
-# Arguments: DURATION seconds, ROUNDS, then LABEL=BINARY pairs. Environment: BUILD_DIR
+# Arguments: DURATION seconds, ROUNDS, then LABEL=BINARY[,SEED_DB] pairs. Environment: BUILD_DIR
 # (build-rel, for bench_seed), MEMBERS (100000), PORT (28443), WORK (/tmp/encore-alternate).
 set -euo pipefail
 
@@ -28,22 +28,15 @@ summary() {
 
 for round in $(seq "$ROUNDS"); do
   for pair in "$@"; do
-    label=${pair%%=*}
-    binary=${pair#*=}
-    rm -f "$WORK"/run.db*
-    cp "$WORK/seed.db" "$WORK/run.db"
-    "$binary" --db "$WORK/run.db" --program "$ROOT/examples/program.json" \
-      --listen "127.0.0.1:$PORT" 2>"$WORK/server-$label.log" &
-    SERVER_PID=$!
-    wait_ready
-    sleep 8
+    parse_pair "$pair"
+    start_fresh_server "$BINARY" "$SEED" "$LABEL" 8
     wrk -t1 -c32 -d"${DURATION}s" --latency -s "$ROOT/bench/wrk/purchase.lua" \
       "https://127.0.0.1:$PORT" >"$WORK/mixed-purchase.out" 2>&1 &
     purchases=$!
     wrk -t1 -c32 -d"${DURATION}s" --latency -s "$ROOT/bench/wrk/entries.lua" \
       "https://127.0.0.1:$PORT" >"$WORK/mixed-entries.out" 2>&1 || true
     wait "$purchases" || true
-    echo "round $round $label purchases=$(summary "$WORK/mixed-purchase.out")" \
+    echo "round $round $LABEL purchases=$(summary "$WORK/mixed-purchase.out")" \
       "entries=$(summary "$WORK/mixed-entries.out")"
     stop_server
   done
