@@ -80,7 +80,7 @@ Result<std::optional<std::int64_t>> page_cursor(const Context& ctx) {
 
 namespace {
 
-// Shared between the job (writer thread) and its completion.
+// Shared between the job (writer thread) and its completion (sync thread, after the job).
 struct PendingWrite {
   Response response;  // rendered once, so a replay is byte-identical to the original
   bool failed = false;
@@ -192,12 +192,19 @@ Response write_failed(const std::string& request_id, bool committed) {
   return error_response(make_error(ErrorCode::internal, "", ""));
 }
 
-Response queue_full() {
+// Why the write queue refused a write.
+Response write_refused(const WriteQueue& writes) {
+  if (writes.durability_lost()) {
+    return error_response(make_error(ErrorCode::overloaded, "",
+                                     "writes are stopped: the database could not be made "
+                                     "durable; the server needs a restart"));
+  }
   return error_response(make_error(ErrorCode::overloaded, "", "the write queue is full"));
 }
 
-// A chunked job between its pieces. The pieces run one after another on the writer thread (each
-// is submitted from the previous one's completion), so only that thread touches this after start.
+// A chunked job between its pieces. The pieces run one after another (each is submitted from the
+// previous one's completion), so one thread at a time touches this after start: the writer
+// thread for the job, the sync thread for its completion, ordered by the write queue's mutex.
 struct ChunkedRun : std::enable_shared_from_this<ChunkedRun> {
   ChunkedRun(Services& services, ChunkedOp op, IdempotencyStart idem, std::string key_name,
              Respond respond, std::string request_id)
@@ -242,7 +249,9 @@ struct ChunkedRun : std::enable_shared_from_this<ChunkedRun> {
     const bool queued = pieces_committed == 0
                             ? s.writes.submit(std::move(job), std::move(done))
                             : s.writes.submit_continuation(std::move(job), std::move(done));
-    if (!queued) finish(pieces_committed == 0 ? queue_full() : cut_short(ErrorCode::overloaded));
+    if (!queued) {
+      finish(pieces_committed == 0 ? write_refused(s.writes) : cut_short(ErrorCode::overloaded));
+    }
   }
 
   // The answer when the job stops after some pieces committed (a failed commit, or shutdown):
@@ -300,7 +309,7 @@ void submit_write(Services& s, const Request& req, Context& ctx, const Principal
   };
   if (!s.writes.submit(std::move(job), std::move(done))) {
     if (idem.key) s.idempotency.finish(who.name, *idem.key);
-    respond(queue_full());
+    respond(write_refused(s.writes));
   }
 }
 

@@ -68,7 +68,8 @@ int serve(const encore::api::Config& config) {
   Services services{*ledger,     writes,    keys,
                     idempotency, metrics(), config.maintenance_chunk_members};
   Router router;
-  add_system_routes(router, [&ledger] {
+  add_system_routes(router, [&ledger, &writes] {
+    if (writes.durability_lost()) return false;
     try {
       ledger->with_reader([](Store& s) { s.ledger_totals(); });
       return true;

@@ -32,8 +32,8 @@ struct Context {
 };
 
 using Handler = std::function<Response(const Request&, Context&)>;
-// Delivers the response; may be called later and from another thread (e.g. the writer thread
-// after a group commit). Called exactly once.
+// Delivers the response; may be called later and from another thread (e.g. the write queue's
+// sync thread once a group commit is durable). Called exactly once.
 using Respond = std::function<void(Response)>;
 using AsyncHandler = std::function<void(const Request&, Context&, Respond)>;
 

@@ -47,9 +47,19 @@ std::string ledger_gauges(Services& s) {
             "Time a committed batch spent running its writes (SQL, before COMMIT).",
             writes.jobs_run);
   histogram("encore_write_commit_seconds",
-            "Time a committed batch spent in COMMIT (WAL writes, fsync) and publishing to the "
-            "member cache.",
+            "Time a committed batch spent in COMMIT (WAL writes, without their fsync) and "
+            "publishing to the member cache.",
             writes.commit);
+  gauge("encore_write_syncs_total",
+        "WAL fdatasyncs that made committed batches durable (one covers every batch committed "
+        "before it).",
+        "counter", static_cast<std::int64_t>(writes.syncs));
+  gauge("encore_write_failed_syncs_total",
+        "WAL fdatasyncs that failed (writes stop until a restart).", "counter",
+        static_cast<std::int64_t>(writes.failed_syncs));
+  histogram("encore_write_sync_seconds",
+            "Time of each WAL fdatasync on the sync thread; batches are answered after it.",
+            writes.sync);
   const auto cache = s.ledger.cache_stats();
   gauge("encore_member_cache_hits_total", "Member loads answered from the member cache.", "counter",
         static_cast<std::int64_t>(cache.hits));

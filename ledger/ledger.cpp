@@ -174,7 +174,35 @@ std::unique_ptr<Ledger> Ledger::open(const std::string& path, Program program, c
 }
 
 void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
+  write_batch_with(batch, false);
+}
+
+bool Ledger::write_batch_deferring_sync(const std::function<void(Writer&)>& batch) {
+  return write_batch_with(batch, true);
+}
+
+bool Ledger::sync_wal() {
+  WalFileSync* wal = wal_sync_ready_.load(std::memory_order_acquire);
+  // No deferred batch yet: every commit so far synced its own WAL.
+  return wal == nullptr || wal->sync();
+}
+
+std::string Ledger::wal_sync_failure() const {
+  WalFileSync* wal = wal_sync_ready_.load(std::memory_order_acquire);
+  return wal == nullptr ? std::string() : wal->failure();
+}
+
+bool Ledger::write_batch_with(const std::function<void(Writer&)>& batch, bool defer_sync) {
   std::lock_guard lock(write_mutex_);
+  if (defer_sync && !wal_sync_) {
+    // Before the first commit whose sync is deferred, so the descriptor sees every later
+    // write-back error (wal_file_sync.h). The writer's connection has the WAL open by now.
+    const std::string wal_path = write_store_->wal_path();
+    if (!wal_path.empty()) {
+      wal_sync_ = std::make_unique<WalFileSync>(wal_path);
+      wal_sync_ready_.store(wal_sync_.get(), std::memory_order_release);
+    }
+  }
   if (batch_) batch_->clear();
   WalResetGuard::Seen guard_seen;
   if (wal_restart_frames_ > 0) {
@@ -189,9 +217,14 @@ void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
   }
   const std::uint64_t wal_commits_before = write_store_->wal_commits();
   write_store_->begin_write();
+  bool sync_owed = false;
   try {
     batch(*writer_);
-    write_store_->commit();
+    if (defer_sync && wal_sync_) {
+      sync_owed = write_store_->commit_deferring_sync();
+    } else {
+      write_store_->commit();
+    }
     wal_guard_.committed(guard_seen, write_store_->wal_commits() != wal_commits_before,
                          write_store_->wal_frames());
   } catch (...) {
@@ -202,6 +235,7 @@ void Ledger::write_batch(const std::function<void(Writer&)>& batch) {
     throw;
   }
   if (cache_) publish_batch();
+  return sync_owed;
 }
 
 void Ledger::enable_member_cache(std::size_t capacity_members, bool self_check) {

@@ -22,6 +22,7 @@
 #include "ledger/result.h"
 #include "ledger/store.h"
 #include "ledger/types.h"
+#include "ledger/wal_file_sync.h"
 #include "ledger/wal_reset_guard.h"
 
 namespace encore {
@@ -45,6 +46,19 @@ class Ledger {
   // Group commit: runs `batch` in ONE transaction and commits (fsync) before returning.
   // Throws (after rolling back everything) when the commit itself fails.
   void write_batch(const std::function<void(Writer&)>& batch);
+
+  // Pipelined durability: like write_batch, but returns once the batch is committed and visible
+  // to every reader, before its WAL sync. Returns true when the sync is owed: the caller must not
+  // acknowledge the batch to anyone before sync_wal() returned true. The next batch may start
+  // meanwhile; a WAL only recovers up to its first lost frame, so batches become durable in order.
+  bool write_batch_deferring_sync(const std::function<void(Writer&)>& batch);
+  // fdatasyncs the WAL: every batch that write_batch_deferring_sync returned before this call is
+  // durable when it returns true. False after a failed sync, and for ever after: nothing committed
+  // since can be called durable any more (WalFileSync). Safe on any thread once the caller has
+  // seen the batch's write_batch_deferring_sync return (through its own synchronisation).
+  bool sync_wal();
+  // Why sync_wal() failed; empty while it has not.
+  std::string wal_sync_failure() const;
 
   // One write in its own transaction; returns what `op` returns.
   template <class F>
@@ -110,6 +124,7 @@ class Ledger {
   Ledger(std::string path, Program program, const Clock& clock);
   class ReadPool;
   class Checkpointer;
+  bool write_batch_with(const std::function<void(Writer&)>& batch, bool defer_sync);
   void publish_batch();
   void publish_staged();
   template <class T, class View>
@@ -130,6 +145,9 @@ class Ledger {
   bool self_check_ = false;
   int wal_restart_frames_ = 0;  // 0: SQLite checkpoints at commit (guarded by write_mutex_)
   WalResetGuard wal_guard_;     // checkpoints never overlap a WAL restart
+  // Opened by the first write_batch_deferring_sync (under write_mutex_), read by sync_wal.
+  std::unique_ptr<WalFileSync> wal_sync_;
+  std::atomic<WalFileSync*> wal_sync_ready_{nullptr};
   std::unique_ptr<Checkpointer> checkpointer_;  // last: stopped before the stores close
 };
 

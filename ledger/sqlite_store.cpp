@@ -245,15 +245,17 @@ class SqliteStore final : public Store {
   // Transaction control runs through cached prepared statements like every query: sqlite3_exec
   // would parse the SQL again on each call, and these run several times per request.
   void begin_write() override { stmt(sql_begin_immediate_).exec(); }
-  void commit() override {
-    reset_statements();
-    CoalescedWalCommit coalesced(db_.getHandle());
-    stmt(sql_commit_).exec();
-    if (!coalesced.committed()) {
-      // Other connections could read frames not yet written: stop before anyone relies on them.
-      std::fprintf(stderr, "encore: a COMMIT published WAL frames before writing them\n");
-      std::abort();
-    }
+  void commit() override { commit_with(WalSyncMode::now); }
+  bool commit_deferring_sync() override {
+    // SQLite's own WAL hook checkpoints inside COMMIT; a checkpoint's WAL sync must come before
+    // it copies frames into the database file, so it may not be deferred with the commit's.
+    return commit_with(no_checkpoint_at_commit_ ? WalSyncMode::deferred : WalSyncMode::now);
+  }
+  std::string wal_path() const override {
+    const char* db_file = sqlite3_db_filename(db_.getHandle(), "main");
+    if (db_file == nullptr || *db_file == '\0') return {};  // in memory
+    const char* wal = sqlite3_filename_wal(db_file);
+    return wal == nullptr ? std::string() : std::string(wal);
   }
   void rollback() override {
     reset_statements();
@@ -644,6 +646,7 @@ class SqliteStore final : public Store {
   void take_over_wal_restarts() override {
     // Replaces SQLite's own WAL hook, which is what checkpoints at commit (wal_autocheckpoint).
     sqlite3_wal_hook(db_.getHandle(), note_wal_frames, this);
+    no_checkpoint_at_commit_ = true;
   }
 
   WalCheckpoint restart_wal_if_long(int max_frames) override {
@@ -819,6 +822,21 @@ class SqliteStore final : public Store {
 
   const std::string sql_begin_ = "BEGIN";
   const std::string sql_begin_immediate_ = "BEGIN IMMEDIATE";
+  bool no_checkpoint_at_commit_ = false;  // take_over_wal_restarts() replaced SQLite's WAL hook
+
+  // Returns whether the WAL's sync was deferred (owed by the caller).
+  bool commit_with(WalSyncMode mode) {
+    reset_statements();
+    CoalescedWalCommit coalesced(db_.getHandle(), mode);
+    stmt(sql_commit_).exec();
+    if (!coalesced.committed()) {
+      // Other connections could read frames not yet written: stop before anyone relies on them.
+      std::fprintf(stderr, "encore: a COMMIT published WAL frames before writing them\n");
+      std::abort();
+    }
+    return coalesced.sync_deferred();
+  }
+
   const std::string sql_commit_ = "COMMIT";
   const std::string sql_savepoint_ = "SAVEPOINT op";
   const std::string sql_release_ = "RELEASE op";

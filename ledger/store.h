@@ -139,6 +139,16 @@ class Store {
   // Transactions. begin_write takes the write lock at once (BEGIN IMMEDIATE).
   virtual void begin_write() = 0;
   virtual void commit() = 0;
+  // Commits without waiting for the WAL to be durable (WalSyncMode::deferred, ledger/writer_vfs.h):
+  // true when the caller owes a sync of wal_path() before acknowledging the transaction. Other
+  // connections see the transaction at once. Stores without a WAL, and connections that may
+  // checkpoint inside COMMIT (before take_over_wal_restarts()), commit durably and say false.
+  virtual bool commit_deferring_sync() {
+    commit();
+    return false;
+  }
+  // The database's WAL file; empty for stores without one.
+  virtual std::string wal_path() const { return {}; }
   virtual void rollback() = 0;
   virtual void savepoint() = 0;
   virtual void release_savepoint() = 0;

@@ -22,6 +22,8 @@ constexpr std::size_t header_bytes = 64;
 struct Counters {
   std::atomic<std::uint64_t> wal_writes_buffered{0};
   std::atomic<std::uint64_t> wal_writes_issued{0};
+  std::atomic<std::uint64_t> wal_syncs_deferred{0};
+  std::atomic<std::uint64_t> wal_syncs_issued{0};
 };
 Counters counters;
 
@@ -32,13 +34,19 @@ sqlite3_file* underlying_file(sqlite3_file* ours) {
   return reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(ours) + header_bytes);
 }
 
-// The database file whose WAL this thread's COMMIT (inside CoalescedWalCommit) may buffer;
-// null outside one. Per database, not a per-thread switch: another connection, or an attached
-// database, committing on this thread inside the scope writes straight through, and only the
-// scope's own WAL buffer is dropped after a failed COMMIT.
-sqlite3_file*& coalescing_target_this_thread() {
-  thread_local sqlite3_file* target = nullptr;
-  return target;
+// This thread's COMMIT inside CoalescedWalCommit: the database file whose WAL may be buffered
+// (null outside one), and whether that WAL's sync is left to the caller. Per database, not a
+// per-thread switch: another connection, or an attached database, committing on this thread
+// inside the scope writes straight through and syncs, and only the scope's own WAL buffer is
+// dropped after a failed COMMIT.
+struct CommitScope {
+  sqlite3_file* database = nullptr;
+  bool defer_sync = false;
+  bool sync_deferred = false;  // set by x_sync when it skipped the fdatasync
+};
+CommitScope& commit_scope_this_thread() {
+  thread_local CommitScope scope;
+  return scope;
 }
 
 // One buffer per open WAL file: 15 frames of 4 KiB pages per write instead of 2 writes per frame.
@@ -53,6 +61,7 @@ struct CoalescingFile {
   sqlite3_int64 buffer_start;  // file offset of buffer[0]
   int buffer_bytes;            // bytes held; 0 when empty
   bool may_buffer;             // false: the database lacks power-safe overwrite
+  bool synced_once;            // a sync reached the underlying file (its first syncs the directory)
   sqlite3_file* database;      // the database file this WAL belongs to
 };
 static_assert(sizeof(CoalescingFile) <= header_bytes);
@@ -90,7 +99,7 @@ int x_read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
 int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
   auto* f = as_coalescing(file);
   assert(amount > 0);
-  if (!f->may_buffer || f->database != coalescing_target_this_thread()) {
+  if (!f->may_buffer || f->database != commit_scope_this_thread().database) {
     if (int rc = flush(f); rc != SQLITE_OK) return rc;
     counters.wal_writes_issued.fetch_add(1, std::memory_order_relaxed);
     return f->real->pMethods->xWrite(f->real, data, amount, offset);
@@ -124,7 +133,18 @@ int x_truncate(sqlite3_file* file, sqlite3_int64 size) {
 int x_sync(sqlite3_file* file, int flags) {
   auto* f = as_coalescing(file);
   if (int rc = flush(f); rc != SQLITE_OK) return rc;
-  return f->real->pMethods->xSync(f->real, flags);
+  CommitScope& scope = commit_scope_this_thread();
+  // The first sync of each WAL file object always runs: the unix VFS syncs the directory of a
+  // WAL it created then, which an fdatasync of the file alone (WalFileSync) would not.
+  if (scope.defer_sync && f->may_buffer && f->database == scope.database && f->synced_once) {
+    scope.sync_deferred = true;
+    counters.wal_syncs_deferred.fetch_add(1, std::memory_order_relaxed);
+    return SQLITE_OK;
+  }
+  counters.wal_syncs_issued.fetch_add(1, std::memory_order_relaxed);
+  const int rc = f->real->pMethods->xSync(f->real, flags);
+  if (rc == SQLITE_OK) f->synced_once = true;
+  return rc;
 }
 
 int x_file_size(sqlite3_file* file, sqlite3_int64* size) {
@@ -238,6 +258,7 @@ int open_coalescing_wal(sqlite3_vfs* base, const char* name, sqlite3_file* file,
   f->buffer = nullptr;
   f->buffer_start = 0;
   f->buffer_bytes = 0;
+  f->synced_once = false;
   // Without power-safe overwrite SQLite pads each commit to a sector boundary and writes part of
   // that padding after the sync, where it would still be in the buffer when the frames are
   // published. Debian's SQLite and ext4 have it; checked rather than assumed.
@@ -296,9 +317,18 @@ sqlite3_file* file_pointer(sqlite3* db, int op) {
 
 }  // namespace
 
-CoalescedWalCommit::CoalescedWalCommit(sqlite3* db)
-    : db_(db), previous_target_(coalescing_target_this_thread()) {
-  coalescing_target_this_thread() = file_pointer(db_, SQLITE_FCNTL_FILE_POINTER);
+CoalescedWalCommit::CoalescedWalCommit(sqlite3* db, WalSyncMode mode) : db_(db) {
+  CommitScope& scope = commit_scope_this_thread();
+  previous_target_ = scope.database;
+  previous_defer_sync_ = scope.defer_sync;
+  previous_sync_deferred_ = scope.sync_deferred;
+  scope.database = file_pointer(db_, SQLITE_FCNTL_FILE_POINTER);
+  scope.defer_sync = mode == WalSyncMode::deferred;
+  scope.sync_deferred = false;
+}
+
+bool CoalescedWalCommit::sync_deferred() const {
+  return commit_scope_this_thread().sync_deferred;
 }
 
 bool CoalescedWalCommit::committed() {
@@ -312,7 +342,10 @@ bool CoalescedWalCommit::committed() {
 }
 
 CoalescedWalCommit::~CoalescedWalCommit() {
-  coalescing_target_this_thread() = previous_target_;
+  CommitScope& scope = commit_scope_this_thread();
+  scope.database = previous_target_;
+  scope.defer_sync = previous_defer_sync_;
+  scope.sync_deferred = previous_sync_deferred_;
   if (committed_) return;
   // A failed COMMIT: what is left in the buffer belongs to frames SQLite abandoned.
   if (sqlite3_file* wal = file_pointer(db_, SQLITE_FCNTL_JOURNAL_POINTER); wal != nullptr) {
@@ -328,7 +361,9 @@ const char* writer_vfs() {
 
 WriterVfsStats writer_vfs_stats() {
   return {counters.wal_writes_buffered.load(std::memory_order_relaxed),
-          counters.wal_writes_issued.load(std::memory_order_relaxed)};
+          counters.wal_writes_issued.load(std::memory_order_relaxed),
+          counters.wal_syncs_deferred.load(std::memory_order_relaxed),
+          counters.wal_syncs_issued.load(std::memory_order_relaxed)};
 }
 
 }  // namespace encore

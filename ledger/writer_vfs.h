@@ -30,9 +30,20 @@ const char* writer_vfs();
 // writes go straight through, so no buffered frame can outlive a rolled-back transaction and later
 // land on frames another connection committed. Leaving the scope without committed() drops what a
 // failed COMMIT left in the buffer.
+//
+// With WalSyncMode::deferred the COMMIT's WAL syncs write the buffer out but skip the fdatasync
+// (except the first sync of the connection's WAL file, which also syncs its directory):
+// SQLite publishes the frames, so other connections read them, before they are durable. The
+// caller must make the WAL durable (WalFileSync, ledger/wal_file_sync.h) before it tells anyone
+// the transaction committed. Only for a connection that never checkpoints inside COMMIT (its WAL
+// hook replaced, Store::take_over_wal_restarts): a checkpoint's own WAL sync, which must precede
+// its copy into the database file, would be deferred too. Checkpoints on other connections or
+// outside the scope sync for real.
+enum class WalSyncMode { now, deferred };
+
 class CoalescedWalCommit {
  public:
-  explicit CoalescedWalCommit(sqlite3* db);
+  explicit CoalescedWalCommit(sqlite3* db, WalSyncMode mode = WalSyncMode::now);
   ~CoalescedWalCommit();
   CoalescedWalCommit(const CoalescedWalCommit&) = delete;
   CoalescedWalCommit& operator=(const CoalescedWalCommit&) = delete;
@@ -42,10 +53,15 @@ class CoalescedWalCommit {
   // published were only in memory. They are written out now; the caller treats it as a broken
   // invariant.
   [[nodiscard]] bool committed();
+  // True when a sync of this scope's WAL was skipped (WalSyncMode::deferred): the caller owes it.
+  bool sync_deferred() const;
 
  private:
   sqlite3* db_;
-  sqlite3_file* previous_target_;  // an enclosing scope's database on this thread, if any
+  // An enclosing scope's state on this thread, restored at the end.
+  sqlite3_file* previous_target_ = nullptr;
+  bool previous_defer_sync_ = false;
+  bool previous_sync_deferred_ = false;
   bool committed_ = false;
 };
 
@@ -53,6 +69,8 @@ class CoalescedWalCommit {
 struct WriterVfsStats {
   std::uint64_t wal_writes_buffered = 0;  // WAL writes taken into a buffer (inside a COMMIT)
   std::uint64_t wal_writes_issued = 0;    // writes that reached the underlying VFS
+  std::uint64_t wal_syncs_deferred = 0;   // WAL syncs left to the caller (WalSyncMode::deferred)
+  std::uint64_t wal_syncs_issued = 0;     // WAL syncs that reached the underlying VFS
 };
 WriterVfsStats writer_vfs_stats();
 

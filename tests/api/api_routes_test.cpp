@@ -262,6 +262,12 @@ TEST_CASE("every business route answers its happy path", "[e2e][routes]") {
     CHECK(fast <= slower);
     CHECK(slower <= batches);
   }
+  // Each committed batch was answered after a WAL sync; one sync may cover several batches.
+  const long long syncs = metric_value("encore_write_syncs_total");
+  CHECK(syncs > 0);
+  CHECK(syncs <= batches);
+  CHECK(metric_value("encore_write_sync_seconds_count") == syncs);
+  CHECK(metric_value("encore_write_failed_syncs_total") == 0);
   const auto health = Client(server.port(), "").get("/healthz");
   CHECK(health.status == 200);
   CHECK(body_json(health)["status"] == "ok");

@@ -1,15 +1,20 @@
 // WriteQueue (api/write_queue.h): a job that fails alone loses only its own work; a job that throws
-// AbortBatch fails its whole group commit, so nothing of the batch is written.
+// AbortBatch fails its whole group commit, so nothing of the batch is written; a batch is answered
+// only after the WAL sync that follows its commit, and a failed sync stops every write.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "api/write_queue.h"
 #include "ledger/clock.h"
@@ -22,13 +27,17 @@ using namespace encore::api;
 namespace {
 
 struct QueueFixture {
-  QueueFixture() {
+  // `sync`: what the queue calls to make batches durable; the ledger's own WAL sync by default.
+  explicit QueueFixture(WriteQueue::Sync sync = {}) {
     dir = (std::filesystem::temp_directory_path() / "encore-write-queue-XXXXXX").string();
     REQUIRE(::mkdtemp(dir.data()) != nullptr);
     auto program = Program::load(ENCORE_REPO_DIR "/examples/program.json");
     REQUIRE(program);
     ledger = Ledger::open(dir + "/encore.db", std::move(program).value(), clock);
-    writes = std::make_unique<WriteQueue>(*ledger, 16, 16);
+    // As the server: no checkpoint inside COMMIT, so commits defer their WAL sync to the queue.
+    ledger->start_background_checkpoints(std::chrono::milliseconds(10));
+    writes = sync ? std::make_unique<WriteQueue>(*ledger, 16, 16, std::move(sync))
+                  : std::make_unique<WriteQueue>(*ledger, 16, 16);
   }
   ~QueueFixture() {
     writes->stop();
@@ -116,4 +125,100 @@ TEST_CASE("a job that throws AbortBatch fails its whole batch and nothing of it 
   // The queue keeps serving: the next batch commits.
   CHECK(f.enrol("m-3").get());
   CHECK(f.ledger->member("m-3"));
+}
+
+namespace {
+
+constexpr auto test_wait = std::chrono::seconds(10);
+
+template <class T>
+bool ready_within(std::future<T>& f, std::chrono::milliseconds within) {
+  return f.wait_for(within) == std::future_status::ready;
+}
+
+}  // namespace
+
+TEST_CASE("a batch is answered only after its WAL sync; the writer goes on meanwhile",
+          "[api][write_queue]") {
+  // The sync thread's fdatasync, held until the test releases it.
+  auto sync_called = std::make_shared<std::promise<void>>();
+  std::promise<void> release_sync;
+  auto released = release_sync.get_future().share();
+  auto syncs = std::make_shared<std::atomic<int>>(0);
+  QueueFixture f([sync_called, released, syncs] {
+    if (syncs->fetch_add(1) == 0) {
+      sync_called->set_value();
+      released.wait();
+    }
+    return true;
+  });
+  auto first = f.enrol("m-1");
+  REQUIRE(sync_called->get_future().wait_for(test_wait) == std::future_status::ready);
+  // Committed and visible, not yet answered.
+  CHECK(f.ledger->member("m-1"));
+  CHECK_FALSE(ready_within(first, std::chrono::milliseconds(50)));
+  // The writer is free: the next batch commits while the first one's sync runs.
+  auto second = f.enrol("m-2");
+  for (int i = 0; i < 1000 && !f.ledger->member("m-2"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CHECK(f.ledger->member("m-2"));
+  CHECK_FALSE(ready_within(second, std::chrono::milliseconds(1)));
+  CHECK_FALSE(ready_within(first, std::chrono::milliseconds(1)));
+  release_sync.set_value();
+  REQUIRE(ready_within(first, test_wait));
+  CHECK(first.get());
+  REQUIRE(ready_within(second, test_wait));
+  CHECK(second.get());
+  const auto stats = f.writes->stats();
+  CHECK(stats.syncs >= 2);
+  CHECK(stats.sync.count == stats.syncs);
+  CHECK(stats.failed_syncs == 0);
+  CHECK_FALSE(f.writes->durability_lost());
+}
+
+TEST_CASE("batches are answered in commit order, and with the ledger's own WAL sync",
+          "[api][write_queue]") {
+  QueueFixture f;
+  auto order = std::make_shared<std::vector<int>>();
+  auto mutex = std::make_shared<std::mutex>();
+  std::vector<std::future<bool>> answers;
+  for (int i = 0; i < 12; ++i) {
+    auto committed = std::make_shared<std::promise<bool>>();
+    answers.push_back(committed->get_future());
+    const std::string member_id = "m-" + std::to_string(i);
+    REQUIRE(f.writes->submit(
+        [member_id](Writer& w) {
+          if (!w.enrol(EnrolRequest{member_id}, Actor{"test"})) throw std::runtime_error("enrol");
+        },
+        [committed, order, mutex, i](bool ok) {
+          {
+            std::lock_guard lock(*mutex);
+            order->push_back(i);
+          }
+          committed->set_value(ok);
+        }));
+  }
+  for (auto& answer : answers) {
+    REQUIRE(ready_within(answer, test_wait));
+    CHECK(answer.get());
+  }
+  std::vector<int> expected(12);
+  for (int i = 0; i < 12; ++i) expected[static_cast<std::size_t>(i)] = i;
+  CHECK(*order == expected);
+  CHECK(f.writes->stats().syncs >= 1);
+  CHECK(f.writes->stats().failed_syncs == 0);
+}
+
+TEST_CASE("a failed WAL sync fails the batches it covers and refuses every later write",
+          "[api][write_queue]") {
+  QueueFixture f([] { return false; });
+  auto first = f.enrol("m-1");
+  REQUIRE(ready_within(first, test_wait));
+  // Committed in the file, but the disk did not confirm it: not acknowledged.
+  CHECK_FALSE(first.get());
+  CHECK(f.writes->durability_lost());
+  CHECK(f.writes->stats().failed_syncs == 1);
+  CHECK_FALSE(f.writes->submit([](Writer&) {}, [](bool) {}));
+  CHECK_FALSE(f.writes->submit_continuation([](Writer&) {}, [](bool) {}));
 }

@@ -173,3 +173,26 @@ TEST_CASE("a long reader does not stall writes while the WAL is past its forced-
   CHECK(file_bytes(f.path + "-wal") == wal_after_reader);
   CHECK(verify_ledger(f.path).ok);
 }
+
+TEST_CASE("a batch committed with a deferred sync is visible at once and durable after sync_wal",
+          "[ledger][wal]") {
+  LedgerFixture f;
+  f.enrol("m1");  // a durable commit: the WAL's first sync has run
+  // Before background checkpoints SQLite may checkpoint inside COMMIT: nothing is deferred.
+  CHECK_FALSE(f.ledger->write_batch_deferring_sync(
+      [](Writer& w) { REQUIRE(w.enrol(EnrolRequest{"m0"}, Actor{"test"})); }));
+  f.ledger->start_background_checkpoints(std::chrono::milliseconds(10));
+  CHECK(f.ledger->write_batch_deferring_sync(
+      [](Writer& w) { REQUIRE(w.enrol(EnrolRequest{"m2"}, Actor{"test"})); }));
+  // Readers see it before its sync (the caller withholds the answer until sync_wal).
+  CHECK(f.ledger->member("m2"));
+  CHECK(f.ledger->sync_wal());
+  CHECK(f.ledger->wal_sync_failure().empty());
+  // A failed batch commits nothing and owes nothing.
+  CHECK_THROWS(f.ledger->write_batch_deferring_sync([](Writer& w) {
+    REQUIRE(w.enrol(EnrolRequest{"m3"}, Actor{"test"}));
+    throw std::runtime_error("the batch fails");
+  }));
+  CHECK_FALSE(f.ledger->member("m3"));
+  CHECK(verify_ledger(f.path).ok);
+}

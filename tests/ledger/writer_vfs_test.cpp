@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "ledger/wal_file_sync.h"
 #include "ledger/writer_vfs.h"
 #include "tests/ledger/ledger_fixture.h"
 
@@ -34,6 +35,21 @@ void commit_coalesced(SQLite::Database& db, SQLite::Transaction& tx) {
   CoalescedWalCommit coalesced(db.getHandle());
   tx.commit();
   CHECK(coalesced.committed());
+}
+
+// Inserts `rows` rows in one transaction committed with WalSyncMode::deferred; returns whether
+// the commit left its sync to the caller.
+bool insert_rows_deferring_sync(SQLite::Database& db, int rows) {
+  SQLite::Transaction tx(db);
+  SQLite::Statement s(db, "INSERT INTO t(payload, version) VALUES (randomblob(100), 1)");
+  for (int i = 0; i < rows; ++i) {
+    s.exec();
+    s.reset();
+  }
+  CoalescedWalCommit coalesced(db.getHandle(), WalSyncMode::deferred);
+  tx.commit();
+  CHECK(coalesced.committed());
+  return coalesced.sync_deferred();
 }
 
 // Inserts `rows` rows of `payload_bytes` random bytes each in one transaction.
@@ -233,6 +249,64 @@ TEST_CASE("writer VFS: no buffering for a database without power-safe overwrite"
     CHECK(after.wal_writes_issued > before.wal_writes_issued);
     SQLite::Database reader(path, SQLite::OPEN_READONLY);
     CHECK(wal_totals(reader).rows == 50);
+    // Nor a deferred sync: the padding SQLite writes after it would be published unwritten.
+    CHECK_FALSE(insert_rows_deferring_sync(writer, 5));
+    CHECK(writer_vfs_stats().wal_syncs_deferred == after.wal_syncs_deferred);
+    CHECK(wal_totals(reader).rows == 55);
   }
   std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
+
+TEST_CASE(
+    "writer VFS: a deferred sync writes the frames and leaves only the fdatasync to the caller",
+    "[ledger][wal]") {
+  const std::string path = test::temp_db_path("deferred-sync");
+  {
+    SQLite::Database writer(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 0, writer_vfs());
+    writer.exec("PRAGMA journal_mode = WAL");
+    writer.exec("PRAGMA synchronous = FULL");
+    SQLite::Database reader(path, SQLite::OPEN_READONLY);  // the default VFS
+    const auto before = writer_vfs_stats();
+    {
+      // The WAL's first sync (of its header, in the first commit) also syncs the directory that
+      // holds the new file: never deferred.
+      SQLite::Transaction tx(writer);
+      writer.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, payload BLOB, version INTEGER)");
+      CoalescedWalCommit coalesced(writer.getHandle(), WalSyncMode::deferred);
+      tx.commit();
+      CHECK(coalesced.committed());
+    }
+    const auto after_first = writer_vfs_stats();
+    CHECK(after_first.wal_syncs_issued > before.wal_syncs_issued);
+
+    CHECK(insert_rows_deferring_sync(writer, 20));
+    CHECK(insert_rows_deferring_sync(writer, 30));
+    const auto after_deferred = writer_vfs_stats();
+    CHECK(after_deferred.wal_syncs_deferred == after_first.wal_syncs_deferred + 2);
+    CHECK(after_deferred.wal_syncs_issued == after_first.wal_syncs_issued);
+    // Published before it is durable: other connections read it at once, and the WAL file holds
+    // every frame (a recovery from the files as written finds both commits).
+    CHECK(wal_totals(reader).rows == 50);
+    check_crash_recovery(path, wal_totals(reader));
+
+    // A plain commit inside the scope syncs as before.
+    const auto plain_before = writer_vfs_stats();
+    insert_rows(writer, 5, 100);
+    CHECK(writer_vfs_stats().wal_syncs_deferred == plain_before.wal_syncs_deferred);
+    CHECK(writer_vfs_stats().wal_syncs_issued == plain_before.wal_syncs_issued + 1);
+
+    WalFileSync wal(path + "-wal");
+    CHECK(wal.sync());
+    CHECK(wal.failure().empty());
+  }
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
+
+TEST_CASE("WAL file sync: a failed fdatasync is reported, and for ever after", "[ledger][wal]") {
+  CHECK_THROWS_AS(WalFileSync("/nonexistent-encore-dir/x.db-wal"), std::runtime_error);
+  // Linux refuses fdatasync on a character device (EINVAL): a sync that cannot succeed.
+  WalFileSync device("/dev/null");
+  CHECK_FALSE(device.sync());
+  CHECK(device.failure().find("fdatasync") != std::string::npos);
+  CHECK_FALSE(device.sync());
 }
