@@ -24,7 +24,7 @@ WriteQueue::~WriteQueue() {
 bool WriteQueue::submit(Job job, Done done) {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ || durability_lost_) return false;
+    if (stopping_ || durability_lost_ || ledger_.durability_lost()) return false;
     if (queue_.size() + awaiting_sync_jobs_ >= max_queue_depth_) return false;
     queue_.push_back(Item{std::move(job), std::move(done), std::chrono::steady_clock::now()});
   }
@@ -35,7 +35,7 @@ bool WriteQueue::submit(Job job, Done done) {
 bool WriteQueue::submit_continuation(Job job, Done done) {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ || durability_lost_) return false;
+    if (stopping_ || durability_lost_ || ledger_.durability_lost()) return false;
     queue_.push_back(Item{std::move(job), std::move(done), std::chrono::steady_clock::now()});
   }
   ready_.notify_one();
@@ -60,6 +60,7 @@ WriteQueue::Stats WriteQueue::stats() const {
 }
 
 bool WriteQueue::durability_lost() const {
+  if (ledger_.durability_lost()) return true;  // e.g. the background checkpoint's sync failed
   std::lock_guard lock(mutex_);
   return durability_lost_;
 }
@@ -162,7 +163,8 @@ void WriteQueue::run_syncs() {
     for (const auto& b : taken) owed = owed || (b.committed && b.sync_owed);
     // One fdatasync for every batch taken: each committed before it started.
     const Clock::time_point sync_started_at = Clock::now();
-    const bool durable = !lost_before && (!owed || sync_());
+    // The ledger's flag too: a background checkpoint may have met the failure first.
+    const bool durable = !lost_before && (!owed || sync_()) && !ledger_.durability_lost();
     const Clock::time_point synced_at = Clock::now();
     std::size_t jobs = 0;
     for (const auto& b : taken) jobs += b.items.size();
@@ -179,8 +181,8 @@ void WriteQueue::run_syncs() {
       awaiting_sync_jobs_ -= jobs;
     }
     if (!durable && !lost_before) {
-      log_error("writes stopped: the WAL could not be made durable; restart the server",
-                {{"reason", ledger_.wal_sync_failure()}});
+      log_error("writes stopped: the WAL could not be made durable (docs/operations.md)",
+                {{"reason", ledger_.durability_failure()}});
     }
     // In commit order. A job that fails here was committed but may not survive a crash: its
     // client retries with the same key and gets the stored answer if it did.

@@ -57,8 +57,9 @@ class Ledger::ReadPool {
 class Ledger::Checkpointer {
  public:
   Checkpointer(const std::string& path, std::chrono::milliseconds interval, int lazy_below_frames,
-               int force_restart_frames, WalResetGuard& guard)
-      : store_(open_sqlite_store(path, OpenMode::read_write)),
+               int force_restart_frames, WalResetGuard& guard, Ledger& ledger)
+      : ledger_(ledger),
+        store_(open_sqlite_store(path, OpenMode::read_write)),
         interval_(interval),
         lazy_below_frames_(lazy_below_frames),
         force_restart_frames_(force_restart_frames),
@@ -71,6 +72,7 @@ class Ledger::Checkpointer {
     }
     wake_.notify_one();
     thread_.join();
+    if (ledger_.durability_lost()) store_->keep_wal_on_close();
   }
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
@@ -89,7 +91,9 @@ class Ledger::Checkpointer {
       const int frames = guard_.writer_wal_frames();
       const bool due = background_pass_due(frames, previous_frames, lazy_below_frames_);
       previous_frames = frames;
-      if (!due) continue;
+      // After a storage failure the WAL may hold frames that never reached the disk: copying
+      // them into the database file could leave it newer than the WAL a recovery replays.
+      if (!due || ledger_.durability_lost()) continue;
       lock.unlock();
       try {
         const bool may_force = std::chrono::steady_clock::now() >= next_forced_restart;
@@ -103,8 +107,11 @@ class Ledger::Checkpointer {
           }
           return done;
         });
+      } catch (const StorageFailure& e) {
+        // A failed sync (of the WAL or the database) may have lost pages: stop (durability_lost).
+        ledger_.mark_durability_lost(e.what());
       } catch (const std::exception&) {
-        // An I/O error here loses nothing (the WAL keeps every commit); the next tick retries.
+        // Not an I/O error (SQLITE_BUSY, NOMEM): nothing lost, the next tick retries.
       }
       lock.lock();
     }
@@ -116,6 +123,7 @@ class Ledger::Checkpointer {
 
   std::atomic<std::uint64_t> forced_attempts_{0};
   std::atomic<std::uint64_t> forced_gave_up_{0};
+  Ledger& ledger_;
   std::unique_ptr<Store> store_;
   const std::chrono::milliseconds interval_;
   const int lazy_below_frames_;
@@ -133,6 +141,8 @@ Ledger::Ledger(std::string path, Program program, const Clock& clock)
 Ledger::~Ledger() {
   stopping_ = true;
   if (warmer_.joinable()) warmer_.join();
+  // The checkpointer's connection does the same when it stops (Checkpointer::~Checkpointer).
+  if (durability_lost() && write_store_) write_store_->keep_wal_on_close();
 }
 
 void Ledger::start_cache_warmup() {
@@ -182,18 +192,32 @@ bool Ledger::write_batch_deferring_sync(const std::function<void(Writer&)>& batc
 }
 
 bool Ledger::sync_wal() {
+  if (durability_lost()) return false;
   WalFileSync* wal = wal_sync_ready_.load(std::memory_order_acquire);
   // No deferred batch yet: every commit so far synced its own WAL.
-  return wal == nullptr || wal->sync();
+  if (wal == nullptr || wal->sync()) return true;
+  mark_durability_lost(wal->failure());
+  return false;
 }
 
-std::string Ledger::wal_sync_failure() const {
-  WalFileSync* wal = wal_sync_ready_.load(std::memory_order_acquire);
-  return wal == nullptr ? std::string() : wal->failure();
+std::string Ledger::durability_failure() const {
+  std::lock_guard lock(durability_mutex_);
+  return durability_failure_;
+}
+
+void Ledger::mark_durability_lost(const std::string& why) {
+  {
+    std::lock_guard lock(durability_mutex_);
+    if (durability_failure_.empty()) durability_failure_ = why.empty() ? "storage failure" : why;
+  }
+  durability_lost_.store(true, std::memory_order_release);
 }
 
 bool Ledger::write_batch_with(const std::function<void(Writer&)>& batch, bool defer_sync) {
   std::lock_guard lock(write_mutex_);
+  if (durability_lost()) {
+    throw StorageFailure("writes are stopped after a storage failure: " + durability_failure());
+  }
   if (defer_sync && !wal_sync_) {
     // Before the first commit whose sync is deferred, so the descriptor sees every later
     // write-back error (wal_file_sync.h). The writer's connection has the WAL open by now.
@@ -209,6 +233,9 @@ bool Ledger::write_batch_with(const std::function<void(Writer&)>& batch, bool de
     try {
       // Does nothing while the WAL is not longer than the threshold (Store::restart_wal_if_long).
       wal_guard_.try_run([&] { return write_store_->restart_wal_if_long(wal_restart_frames_); });
+    } catch (const StorageFailure& e) {
+      mark_durability_lost(e.what());
+      throw;
     } catch (const std::exception&) {
       // The WAL keeps every commit, so a failed copy loses nothing and must not fail this batch;
       // the next batch tries again, and the background pass has its own fallback.
@@ -335,7 +362,7 @@ void Ledger::start_background_checkpoints(std::chrono::milliseconds interval,
   // 3/4: passes wait while the WAL is shorter and growing (checkpoint_cadence.h). 4x: restarts
   // by the writer failed for three more thresholds' worth of WAL.
   checkpointer_ = std::make_unique<Checkpointer>(path_, interval, wal_restart_frames / 4 * 3,
-                                                 4 * wal_restart_frames, wal_guard_);
+                                                 4 * wal_restart_frames, wal_guard_, *this);
   std::lock_guard lock(write_mutex_);
   write_store_->take_over_wal_restarts();
   wal_restart_frames_ = wal_restart_frames;

@@ -53,12 +53,18 @@ class Ledger {
   // meanwhile; a WAL only recovers up to its first lost frame, so batches become durable in order.
   bool write_batch_deferring_sync(const std::function<void(Writer&)>& batch);
   // fdatasyncs the WAL: every batch that write_batch_deferring_sync returned before this call is
-  // durable when it returns true. False after a failed sync, and for ever after: nothing committed
-  // since can be called durable any more (WalFileSync). Safe on any thread once the caller has
-  // seen the batch's write_batch_deferring_sync return (through its own synchronisation).
+  // durable when it returns true. False once durability_lost(). Safe on any thread once the
+  // caller has seen the batch's write_batch_deferring_sync return (through its own
+  // synchronisation).
   bool sync_wal();
-  // Why sync_wal() failed; empty while it has not.
-  std::string wal_sync_failure() const;
+  // A WAL sync or a background checkpoint failed on the disk. For ever after (until the process
+  // restarts) nothing can be called durable: every write throws StorageFailure, no checkpoint
+  // copies the WAL into the database (it might copy pages whose WAL frames never reached the
+  // disk), and closing the connections does not checkpoint either. docs/operations.md says what
+  // to do. Thread-safe.
+  bool durability_lost() const { return durability_lost_.load(std::memory_order_acquire); }
+  // Why, once durability_lost(); empty before.
+  std::string durability_failure() const;
 
   // One write in its own transaction; returns what `op` returns.
   template <class F>
@@ -125,6 +131,7 @@ class Ledger {
   class ReadPool;
   class Checkpointer;
   bool write_batch_with(const std::function<void(Writer&)>& batch, bool defer_sync);
+  void mark_durability_lost(const std::string& why);
   void publish_batch();
   void publish_staged();
   template <class T, class View>
@@ -148,6 +155,9 @@ class Ledger {
   // Opened by the first write_batch_deferring_sync (under write_mutex_), read by sync_wal.
   std::unique_ptr<WalFileSync> wal_sync_;
   std::atomic<WalFileSync*> wal_sync_ready_{nullptr};
+  std::atomic<bool> durability_lost_{false};
+  mutable std::mutex durability_mutex_;
+  std::string durability_failure_;              // the first failure's reason (durability_mutex_)
   std::unique_ptr<Checkpointer> checkpointer_;  // last: stopped before the stores close
 };
 

@@ -201,7 +201,9 @@ void apply_pragmas(SQLite::Database& db, OpenMode mode) {
     // memory without a bound, and statement sub-journals in 1 KiB chunks (several mallocs per
     // page); statement_journal_spill_bytes above keeps those in memory already.
     db.exec("PRAGMA journal_mode = WAL");
-    // FULL: the WAL is fsync'd at every commit, so an acknowledged write survives power loss.
+    // FULL: the WAL is fsync'd at every commit, so an acknowledged write survives power loss
+    // (the server's writer defers that fsync to its sync thread and answers after it:
+    // commit_deferring_sync, api/write_queue.h).
     db.exec("PRAGMA synchronous = FULL");
     // The writer VFS holds a commit's WAL frames until its sync; below FULL a commit would publish
     // frames to other connections without one.
@@ -657,14 +659,15 @@ class SqliteStore final : public Store {
     WalCheckpoint done;
     const int rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                              &done.log_frames, &done.copied_frames);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-      throw std::runtime_error(std::string("wal checkpoint failed: ") + sqlite3_errstr(rc));
-    }
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) throw_checkpoint_failure(rc);
     done.ran = rc == SQLITE_OK;
     return done;
   }
 
   void never_checkpoint() override { sqlite3_wal_autocheckpoint(db_.getHandle(), 0); }
+  void keep_wal_on_close() override {
+    sqlite3_db_config(db_.getHandle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  }
 
   int wal_frames() const override { return wal_frames_; }
   std::uint64_t wal_commits() const override { return wal_commits_; }
@@ -680,9 +683,7 @@ class SqliteStore final : public Store {
     WalCheckpoint done;
     const int rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                              &done.log_frames, &done.copied_frames);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-      throw std::runtime_error(std::string("wal checkpoint failed: ") + sqlite3_errstr(rc));
-    }
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) throw_checkpoint_failure(rc);
     done.ran = rc == SQLITE_OK;
     // No RESTART after a PASSIVE that copied everything: the guard pauses on that report, and a
     // RESTART that cannot get the write lock in time quietly runs as a PASSIVE next to the
@@ -708,6 +709,7 @@ class SqliteStore final : public Store {
                                   &restart.log_frames, &restart.copied_frames);
     sqlite3_busy_handler(db_.getHandle(), retry_soon, nullptr);
     restart.restart_tried = true;
+    if ((restart_rc & 0xff) == SQLITE_IOERR) throw_checkpoint_failure(restart_rc);
     if (restart_rc == SQLITE_OK || restart_rc == SQLITE_BUSY) {
       if (restart.log_frames < 0) {
         // No checkpoint lock (another checkpoint ran): nothing waited, but the next forced
@@ -822,6 +824,12 @@ class SqliteStore final : public Store {
 
   const std::string sql_begin_ = "BEGIN";
   const std::string sql_begin_immediate_ = "BEGIN IMMEDIATE";
+  [[noreturn]] static void throw_checkpoint_failure(int rc) {
+    const std::string what = std::string("wal checkpoint failed: ") + sqlite3_errstr(rc);
+    if ((rc & 0xff) == SQLITE_IOERR) throw StorageFailure(what);
+    throw std::runtime_error(what);
+  }
+
   bool no_checkpoint_at_commit_ = false;  // take_over_wal_restarts() replaced SQLite's WAL hook
 
   // Returns whether the WAL's sync was deferred (owed by the caller).

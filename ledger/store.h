@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,13 @@ struct WalCheckpoint {
   // cannot start over yet, and forcing again at once would only block writes again.
   bool restart_gave_up = false;
   bool restart_tried = false;  // a forced RESTART was attempted
+};
+
+// The disk failed an I/O operation during a checkpoint (SQLITE_IOERR). A failed sync may have
+// lost pages for good (Linux reports a failed write-back once and drops the pages' dirty state),
+// so nothing may be copied, written or acknowledged after it (Ledger::durability_lost).
+struct StorageFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 struct LedgerTotals {
@@ -277,6 +285,10 @@ class Store {
     (void)force_restart_frames;
     return {};
   }
+  // After a storage failure: closing this connection must not checkpoint (SQLite copies the WAL
+  // into the database when its last connection closes), so the files stay as the failure left
+  // them for recovery.
+  virtual void keep_wal_on_close() {}
   // For a connection that writes while another process checkpoints (`encore-admin keys` next to
   // a running server): it never checkpoints at commit (wal_reset_guard.h).
   virtual void never_checkpoint() {}

@@ -26,6 +26,7 @@ struct Counters {
   std::atomic<std::uint64_t> wal_syncs_issued{0};
 };
 Counters counters;
+std::atomic<bool> fail_wal_syncs{false};  // writer_vfs_fail_wal_syncs_for_testing
 
 sqlite3_vfs* base_vfs = nullptr;  // the default VFS; set once, before registration
 sqlite3_vfs vfs{};
@@ -62,6 +63,7 @@ struct CoalescingFile {
   int buffer_bytes;            // bytes held; 0 when empty
   bool may_buffer;             // false: the database lacks power-safe overwrite
   bool synced_once;            // a sync reached the underlying file (its first syncs the directory)
+  bool header_unsynced;        // the WAL header (offset 0) was written since the last real sync
   sqlite3_file* database;      // the database file this WAL belongs to
 };
 static_assert(sizeof(CoalescingFile) <= header_bytes);
@@ -99,6 +101,9 @@ int x_read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
 int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
   auto* f = as_coalescing(file);
   assert(amount > 0);
+  // A new WAL header: SQLite is starting the WAL over, and its next sync must reach the disk
+  // before any new frame overwrites an old one (x_sync).
+  if (offset == 0) f->header_unsynced = true;
   if (!f->may_buffer || f->database != commit_scope_this_thread().database) {
     if (int rc = flush(f); rc != SQLITE_OK) return rc;
     counters.wal_writes_issued.fetch_add(1, std::memory_order_relaxed);
@@ -134,16 +139,25 @@ int x_sync(sqlite3_file* file, int flags) {
   auto* f = as_coalescing(file);
   if (int rc = flush(f); rc != SQLITE_OK) return rc;
   CommitScope& scope = commit_scope_this_thread();
-  // The first sync of each WAL file object always runs: the unix VFS syncs the directory of a
-  // WAL it created then, which an fdatasync of the file alone (WalFileSync) would not.
-  if (scope.defer_sync && f->may_buffer && f->database == scope.database && f->synced_once) {
+  // Never deferred: the first sync of each WAL file object (the unix VFS syncs the directory of
+  // a WAL it created then, which an fdatasync of the file alone, WalFileSync, would not), and the
+  // sync of a new WAL header. SQLite syncs the header of a restarted WAL before it writes frames
+  // over the old ones: if new frames reached the disk and the header did not, a crash would leave
+  // the old header in front of a partly overwritten WAL, and recovery would replay old frames
+  // (long since copied into the database) over newer pages.
+  if (scope.defer_sync && f->may_buffer && f->database == scope.database && f->synced_once &&
+      !f->header_unsynced) {
     scope.sync_deferred = true;
     counters.wal_syncs_deferred.fetch_add(1, std::memory_order_relaxed);
     return SQLITE_OK;
   }
+  if (fail_wal_syncs.load(std::memory_order_relaxed)) return SQLITE_IOERR_FSYNC;
   counters.wal_syncs_issued.fetch_add(1, std::memory_order_relaxed);
   const int rc = f->real->pMethods->xSync(f->real, flags);
-  if (rc == SQLITE_OK) f->synced_once = true;
+  if (rc == SQLITE_OK) {
+    f->synced_once = true;
+    f->header_unsynced = false;
+  }
   return rc;
 }
 
@@ -259,6 +273,7 @@ int open_coalescing_wal(sqlite3_vfs* base, const char* name, sqlite3_file* file,
   f->buffer_start = 0;
   f->buffer_bytes = 0;
   f->synced_once = false;
+  f->header_unsynced = false;
   // Without power-safe overwrite SQLite pads each commit to a sector boundary and writes part of
   // that padding after the sync, where it would still be in the buffer when the frames are
   // published. Debian's SQLite and ext4 have it; checked rather than assumed.
@@ -357,6 +372,10 @@ const char* writer_vfs() {
   static std::once_flag once;
   std::call_once(once, register_vfs);
   return vfs_name;
+}
+
+void writer_vfs_fail_wal_syncs_for_testing(bool fail) {
+  fail_wal_syncs.store(fail, std::memory_order_relaxed);
 }
 
 WriterVfsStats writer_vfs_stats() {

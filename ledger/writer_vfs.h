@@ -32,7 +32,8 @@ const char* writer_vfs();
 // failed COMMIT left in the buffer.
 //
 // With WalSyncMode::deferred the COMMIT's WAL syncs write the buffer out but skip the fdatasync
-// (except the first sync of the connection's WAL file, which also syncs its directory):
+// (except the first sync of the connection's WAL file, which also syncs its directory, and the
+// sync of a restarted WAL's new header, which must be on disk before new frames overwrite old):
 // SQLite publishes the frames, so other connections read them, before they are durable. The
 // caller must make the WAL durable (WalFileSync, ledger/wal_file_sync.h) before it tells anyone
 // the transaction committed. Only for a connection that never checkpoints inside COMMIT (its WAL
@@ -73,5 +74,9 @@ struct WriterVfsStats {
   std::uint64_t wal_syncs_issued = 0;     // WAL syncs that reached the underlying VFS
 };
 WriterVfsStats writer_vfs_stats();
+
+// Tests only: every WAL sync through this VFS that would reach the disk (not a deferred one), in
+// this process, fails with SQLITE_IOERR_FSYNC while `fail` is true (a disk that refuses fsync).
+void writer_vfs_fail_wal_syncs_for_testing(bool fail);
 
 }  // namespace encore

@@ -295,6 +295,23 @@ TEST_CASE(
     CHECK(writer_vfs_stats().wal_syncs_deferred == plain_before.wal_syncs_deferred);
     CHECK(writer_vfs_stats().wal_syncs_issued == plain_before.wal_syncs_issued + 1);
 
+    // Every frame copied into the database: the next write transaction starts the WAL over and
+    // its commit writes a new header at offset 0. That header's sync runs, the commit's does not.
+    SQLite::Statement checkpoint(writer, "PRAGMA wal_checkpoint(PASSIVE)");
+    REQUIRE(checkpoint.executeStep());
+    REQUIRE(checkpoint.getColumn(0).getInt() == 0);                                 // not busy
+    REQUIRE(checkpoint.getColumn(1).getInt() == checkpoint.getColumn(2).getInt());  // all copied
+    checkpoint.reset();
+    const auto before_restart = writer_vfs_stats();
+    CHECK(insert_rows_deferring_sync(writer, 10));
+    const auto after_restart = writer_vfs_stats();
+    CHECK(after_restart.wal_syncs_issued == before_restart.wal_syncs_issued + 1);
+    CHECK(after_restart.wal_syncs_deferred == before_restart.wal_syncs_deferred + 1);
+    SQLite::Statement frames(writer, "PRAGMA wal_checkpoint(PASSIVE)");
+    REQUIRE(frames.executeStep());
+    CHECK(frames.getColumn(1).getInt() < 10);  // the WAL did start over
+    CHECK(wal_totals(reader).rows == 65);
+
     WalFileSync wal(path + "-wal");
     CHECK(wal.sync());
     CHECK(wal.failure().empty());
