@@ -197,7 +197,7 @@ Response write_refused(const WriteQueue& writes) {
   if (writes.durability_lost()) {
     return error_response(make_error(ErrorCode::overloaded, "",
                                      "writes are stopped: the database could not be made "
-                                     "durable; the server needs a restart"));
+                                     "durable (docs/operations.md)"));
   }
   return error_response(make_error(ErrorCode::overloaded, "", "the write queue is full"));
 }

@@ -61,6 +61,10 @@ int serve(const encore::api::Config& config) {
   ledger->enable_member_cache(config.cache_members,
                               self_check != nullptr && std::string_view(self_check) == "1");
   ledger->start_cache_warmup();
+  ledger->on_durability_lost([](const std::string& why) {
+    log_error("writes stopped: the database could not be made durable (docs/operations.md)",
+              {{"reason", why}});
+  });
   WriteQueue writes(*ledger, max_write_queue_depth, max_batch_jobs);
   KeyCache keys(*ledger);
   IdempotencyGuard idempotency;

@@ -17,6 +17,9 @@ namespace encore::api {
 
 namespace {
 
+// Thrown inside loop() to skip a poll while the ledger's durability is lost.
+struct durability_paused {};
+
 constexpr std::size_t batch_size = 64;
 
 std::chrono::milliseconds env_ms(const EnvLookup& env, const char* name,
@@ -190,6 +193,9 @@ void ReminderDispatcher::loop() {
       for (auto& done : requests) run_requested(done);
     }
     try {
+      // After a storage failure (logged once by the server) nothing can be recorded: a delivery
+      // would be sent again at every poll, its record never written (Ledger::durability_lost).
+      if (ledger_.durability_lost()) throw durability_paused{};
       if (options_.schedule && !stopping() && reminder_run_due(ledger_, ledger_.clock().now())) {
         auto result = plan();
         if (result.complete) {
@@ -198,6 +204,8 @@ void ReminderDispatcher::loop() {
         }
       }
       deliver_due();
+    } catch (const durability_paused&) {
+      // Nothing planned or delivered until the server restarts.
     } catch (const std::exception& e) {
       log_error("reminder dispatcher", {{"error", e.what()}});
     }

@@ -50,6 +50,10 @@ std::string ledger_gauges(Services& s) {
             "Time a committed batch spent in COMMIT (WAL writes, without their fsync) and "
             "publishing to the member cache.",
             writes.commit);
+  gauge("encore_durability_lost",
+        "1 after a failed sync of the WAL or a checkpoint: writes are stopped "
+        "(docs/operations.md).",
+        "gauge", s.ledger.durability_lost() ? 1 : 0);
   gauge("encore_write_syncs_total",
         "WAL fdatasyncs that made committed batches durable (one covers every batch committed "
         "before it).",

@@ -180,10 +180,7 @@ void WriteQueue::run_syncs() {
       }
       awaiting_sync_jobs_ -= jobs;
     }
-    if (!durable && !lost_before) {
-      log_error("writes stopped: the WAL could not be made durable (docs/operations.md)",
-                {{"reason", ledger_.durability_failure()}});
-    }
+    // The ledger logs the failure of its own sync once (Ledger::on_durability_lost).
     // In commit order. A job that fails here was committed but may not survive a crash: its
     // client retries with the same key and gets the stored answer if it did.
     for (auto& b : taken) {

@@ -141,7 +141,9 @@ Ledger::Ledger(std::string path, Program program, const Clock& clock)
 Ledger::~Ledger() {
   stopping_ = true;
   if (warmer_.joinable()) warmer_.join();
-  // The checkpointer's connection does the same when it stops (Checkpointer::~Checkpointer).
+  // First: a pass still running could meet the failure after the check below. Its connection
+  // keeps the WAL on close itself (Checkpointer::~Checkpointer).
+  checkpointer_.reset();
   if (durability_lost() && write_store_) write_store_->keep_wal_on_close();
 }
 
@@ -206,11 +208,16 @@ std::string Ledger::durability_failure() const {
 }
 
 void Ledger::mark_durability_lost(const std::string& why) {
+  bool first = false;
   {
     std::lock_guard lock(durability_mutex_);
-    if (durability_failure_.empty()) durability_failure_ = why.empty() ? "storage failure" : why;
+    if (durability_failure_.empty()) {
+      durability_failure_ = why.empty() ? "storage failure" : why;
+      first = true;
+    }
   }
   durability_lost_.store(true, std::memory_order_release);
+  if (first && durability_lost_handler_) durability_lost_handler_(durability_failure());
 }
 
 bool Ledger::write_batch_with(const std::function<void(Writer&)>& batch, bool defer_sync) {
@@ -259,7 +266,12 @@ bool Ledger::write_batch_with(const std::function<void(Writer&)>& batch, bool de
     writer_->load_chain_head();  // the in-memory chain head must match the file again
     // Nothing is published: the cache still matches the file as it was before the batch.
     if (batch_) batch_->clear();
-    throw;
+    try {
+      throw;
+    } catch (const StorageFailure& e) {
+      mark_durability_lost(e.what());  // the COMMIT's own sync or write failed on the disk
+      throw;
+    }
   }
   if (cache_) publish_batch();
   return sync_owed;

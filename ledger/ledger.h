@@ -65,6 +65,11 @@ class Ledger {
   bool durability_lost() const { return durability_lost_.load(std::memory_order_acquire); }
   // Why, once durability_lost(); empty before.
   std::string durability_failure() const;
+  // Called once, on the thread that found the failure, when durability is lost (the server logs
+  // it). Set before the first write.
+  void on_durability_lost(std::function<void(const std::string& why)> handler) {
+    durability_lost_handler_ = std::move(handler);
+  }
 
   // One write in its own transaction; returns what `op` returns.
   template <class F>
@@ -157,7 +162,8 @@ class Ledger {
   std::atomic<WalFileSync*> wal_sync_ready_{nullptr};
   std::atomic<bool> durability_lost_{false};
   mutable std::mutex durability_mutex_;
-  std::string durability_failure_;              // the first failure's reason (durability_mutex_)
+  std::string durability_failure_;  // the first failure's reason (durability_mutex_)
+  std::function<void(const std::string&)> durability_lost_handler_;
   std::unique_ptr<Checkpointer> checkpointer_;  // last: stopped before the stores close
 };
 

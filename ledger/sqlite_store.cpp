@@ -836,7 +836,13 @@ class SqliteStore final : public Store {
   bool commit_with(WalSyncMode mode) {
     reset_statements();
     CoalescedWalCommit coalesced(db_.getHandle(), mode);
-    stmt(sql_commit_).exec();
+    try {
+      stmt(sql_commit_).exec();
+    } catch (const SQLite::Exception& e) {
+      // An I/O error in COMMIT (a failed sync or write of the WAL): pages may be lost for good.
+      if ((e.getExtendedErrorCode() & 0xff) == SQLITE_IOERR) throw StorageFailure(e.what());
+      throw;
+    }
     if (!coalesced.committed()) {
       // Other connections could read frames not yet written: stop before anyone relies on them.
       std::fprintf(stderr, "encore: a COMMIT published WAL frames before writing them\n");

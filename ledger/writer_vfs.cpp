@@ -26,7 +26,7 @@ struct Counters {
   std::atomic<std::uint64_t> wal_syncs_issued{0};
 };
 Counters counters;
-std::atomic<bool> fail_wal_syncs{false};  // writer_vfs_fail_wal_syncs_for_testing
+std::atomic<FailWalSyncs> fail_wal_syncs{FailWalSyncs::none};  // for tests
 
 sqlite3_vfs* base_vfs = nullptr;  // the default VFS; set once, before registration
 sqlite3_vfs vfs{};
@@ -151,7 +151,11 @@ int x_sync(sqlite3_file* file, int flags) {
     counters.wal_syncs_deferred.fetch_add(1, std::memory_order_relaxed);
     return SQLITE_OK;
   }
-  if (fail_wal_syncs.load(std::memory_order_relaxed)) return SQLITE_IOERR_FSYNC;
+  if (const FailWalSyncs fail = fail_wal_syncs.load(std::memory_order_relaxed);
+      fail == FailWalSyncs::all ||
+      (fail == FailWalSyncs::outside_commits && f->database != scope.database)) {
+    return SQLITE_IOERR_FSYNC;
+  }
   counters.wal_syncs_issued.fetch_add(1, std::memory_order_relaxed);
   const int rc = f->real->pMethods->xSync(f->real, flags);
   if (rc == SQLITE_OK) {
@@ -374,8 +378,8 @@ const char* writer_vfs() {
   return vfs_name;
 }
 
-void writer_vfs_fail_wal_syncs_for_testing(bool fail) {
-  fail_wal_syncs.store(fail, std::memory_order_relaxed);
+void writer_vfs_fail_wal_syncs_for_testing(FailWalSyncs which) {
+  fail_wal_syncs.store(which, std::memory_order_relaxed);
 }
 
 WriterVfsStats writer_vfs_stats() {

@@ -75,8 +75,10 @@ struct WriterVfsStats {
 };
 WriterVfsStats writer_vfs_stats();
 
-// Tests only: every WAL sync through this VFS that would reach the disk (not a deferred one), in
-// this process, fails with SQLITE_IOERR_FSYNC while `fail` is true (a disk that refuses fsync).
-void writer_vfs_fail_wal_syncs_for_testing(bool fail);
+// Tests only: WAL syncs through this VFS that would reach the disk (not deferred ones), in this
+// process, fail with SQLITE_IOERR_FSYNC (a disk that refuses fsync): none, only those outside the
+// calling thread's CoalescedWalCommit (checkpoints), or all.
+enum class FailWalSyncs { none, outside_commits, all };
+void writer_vfs_fail_wal_syncs_for_testing(FailWalSyncs which);
 
 }  // namespace encore

@@ -34,6 +34,14 @@ std::uintmax_t file_bytes(const std::string& path) {
   return ec ? 0 : bytes;
 }
 
+// Makes WAL syncs fail until stop() or the end of the scope (a failed REQUIRE included), so
+// the process-wide switch never leaks into the next test.
+struct FailingWalSyncs {
+  explicit FailingWalSyncs(FailWalSyncs which) { writer_vfs_fail_wal_syncs_for_testing(which); }
+  ~FailingWalSyncs() { stop(); }
+  void stop() { writer_vfs_fail_wal_syncs_for_testing(FailWalSyncs::none); }
+};
+
 }  // namespace
 
 TEST_CASE("under steady writes the WAL starts over: its file stays bounded and nothing is lost",
@@ -217,14 +225,14 @@ TEST_CASE("after a failed WAL sync nothing more is checkpointed or written, and 
     // The default restart length: the writer never copies the WAL itself in this test.
     f.ledger->start_background_checkpoints(std::chrono::milliseconds(1));
     for (int m = 0; m < 20; ++m) f.enrol("m" + std::to_string(m));
-    // A disk that refuses fsync: the background pass's WAL sync fails first.
-    writer_vfs_fail_wal_syncs_for_testing(true);
+    // A disk that refuses fsync to the background pass (the writer's own commit still succeeds).
+    FailingWalSyncs failing(FailWalSyncs::outside_commits);
     f.ledger->write_batch_deferring_sync(
         [](Writer& w) { REQUIRE(w.enrol(EnrolRequest{"late"}, Actor{"test"})); });
     for (int i = 0; i < 500 && !f.ledger->durability_lost(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    writer_vfs_fail_wal_syncs_for_testing(false);  // the disk "recovers": nothing may resume
+    failing.stop();  // the disk "recovers": nothing may resume
     REQUIRE(f.ledger->durability_lost());
     // The background pass (every 1 ms) copies nothing into the database file any more.
     const std::size_t db_digest = file_digest(f.path);
@@ -252,4 +260,17 @@ TEST_CASE("after a failed WAL sync nothing more is checkpointed or written, and 
     reopened.reset();
     CHECK(verify_ledger(path).ok);
   }
+}
+
+TEST_CASE("a COMMIT whose own WAL sync fails stops every later write", "[ledger][wal]") {
+  LedgerFixture f;
+  f.enrol("m1");
+  {
+    FailingWalSyncs failing(FailWalSyncs::all);
+    CHECK_THROWS_AS(f.enrol("m2"), StorageFailure);
+  }
+  CHECK(f.ledger->durability_lost());
+  CHECK_THROWS_AS(f.enrol("m3"), StorageFailure);  // the disk answers again: still stopped
+  CHECK(f.ledger->member("m1"));
+  CHECK_FALSE(f.ledger->member("m2"));
 }
