@@ -3,11 +3,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <optional>
 #include <thread>
 
 #include "api/reminder_dispatcher.h"
+#include "ledger/reminders.h"
+#include "ledger/writer_vfs.h"
 #include "tests/ledger/ledger_fixture.h"
 
 using namespace encore;
@@ -97,4 +100,33 @@ TEST_CASE("stopping the dispatcher ends a planning run between chunks; the next 
   restarted.stop();
   CHECK_FALSE(reminder_run_due(*f.ledger, f.clock.now()));
   CHECK(outbox_size(f) == members);
+}
+
+TEST_CASE("after a storage failure the dispatcher delivers nothing (it could not record it)",
+          "[reminders][dispatcher]") {
+  LedgerFixture f(dormant_program(), "2026-01-10T09:00:00Z");
+  for (int i = 0; i < 3; ++i) {
+    const std::string id = "m" + std::to_string(i);
+    EnrolRequest req{id, std::nullopt, std::nullopt, std::nullopt, true};
+    REQUIRE(f.ledger->write([&](Writer& w) { return w.enrol(req, f.actor); }));
+    REQUIRE(f.buy(id, "o" + std::to_string(i), 20000));
+  }
+  f.clock.advance(std::chrono::days{70});
+  REQUIRE(run_reminder_planning(*f.ledger).planned.size() == 3);  // due, not delivered yet
+  // A COMMIT whose sync fails: the ledger's durability is lost.
+  writer_vfs_fail_wal_syncs_for_testing(FailWalSyncs::all);
+  CHECK_THROWS_AS(f.enrol("x"), StorageFailure);
+  writer_vfs_fail_wal_syncs_for_testing(FailWalSyncs::none);
+  REQUIRE(f.ledger->durability_lost());
+
+  api::DispatcherOptions options;
+  options.poll = std::chrono::milliseconds{10};
+  options.schedule = false;
+  {
+    api::ReminderDispatcher dispatcher(*f.ledger, options);
+    std::this_thread::sleep_for(std::chrono::milliseconds{300});  // ~30 polls
+  }
+  // Delivering would append to the sink and then fail to record it, again at every poll.
+  const auto sink = std::filesystem::path(f.path).parent_path() / "reminders.ndjson";
+  CHECK_FALSE(std::filesystem::exists(sink));
 }
