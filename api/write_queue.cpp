@@ -163,8 +163,9 @@ void WriteQueue::run_syncs() {
     for (const auto& b : taken) owed = owed || (b.committed && b.sync_owed);
     // One fdatasync for every batch taken: each committed before it started.
     const Clock::time_point sync_started_at = Clock::now();
+    const bool sync_failed = !lost_before && owed && !sync_();
     // The ledger's flag too: a background checkpoint may have met the failure first.
-    const bool durable = !lost_before && (!owed || sync_()) && !ledger_.durability_lost();
+    const bool durable = !lost_before && !sync_failed && !ledger_.durability_lost();
     const Clock::time_point synced_at = Clock::now();
     std::size_t jobs = 0;
     for (const auto& b : taken) jobs += b.items.size();
@@ -174,10 +175,8 @@ void WriteQueue::run_syncs() {
         stats_.syncs += 1;
         stats_.sync.observe(micros_between(sync_started_at, synced_at));
       }
-      if (!durable && !lost_before) {
-        stats_.failed_syncs += 1;
-        durability_lost_ = true;
-      }
+      if (sync_failed) stats_.failed_syncs += 1;
+      if (!durable) durability_lost_ = true;
       awaiting_sync_jobs_ -= jobs;
     }
     // The ledger logs the failure of its own sync once (Ledger::on_durability_lost).
