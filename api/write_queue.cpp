@@ -43,9 +43,11 @@ bool WriteQueue::submit_continuation(Job job, Done done) {
 }
 
 void WriteQueue::stop() {
+  // One caller at a time: joining a thread from two threads at once is undefined. A later caller
+  // finds both threads joined.
+  std::lock_guard one_at_a_time(stop_mutex_);
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ && !thread_.joinable() && !sync_thread_.joinable()) return;
     stopping_ = true;
   }
   ready_.notify_one();

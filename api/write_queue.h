@@ -70,7 +70,8 @@ class WriteQueue {
   // writer. Each running job has at most one piece queued, so the queue stays bounded. False
   // only when stopped.
   bool submit_continuation(Job job, Done done);
-  // Finishes every queued job and completes it, then stops both threads.
+  // Finishes every queued job and completes it, then stops both threads. Safe to call more than
+  // once and from several threads (each returns once both threads are joined); not from a Done.
   void stop();
   Stats stats() const;
   // A WAL sync failed: writes are refused until the server restarts (SQLite recovers the WAL).
@@ -95,6 +96,7 @@ class WriteQueue {
   const std::size_t max_queue_depth_;
   const std::size_t max_batch_jobs_;
   const Sync sync_;
+  std::mutex stop_mutex_;  // serialises stop()
   mutable std::mutex mutex_;
   std::condition_variable ready_;       // the writer: jobs queued, or stopping
   std::condition_variable sync_ready_;  // the sync thread: batches committed, or writer gone

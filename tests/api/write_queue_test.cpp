@@ -235,3 +235,21 @@ TEST_CASE("a failed WAL sync fails the batches it covers and refuses every later
   CHECK_FALSE(f.writes->submit([](Writer&) {}, [](bool) {}));
   CHECK_FALSE(f.writes->submit_continuation([](Writer&) {}, [](bool) {}));
 }
+
+TEST_CASE("stop() from two threads at once drains the queue and returns in both",
+          "[api][write_queue]") {
+  QueueFixture f;
+  auto release = f.hold_writer();
+  std::vector<std::future<bool>> answers;
+  for (int i = 0; i < 8; ++i) answers.push_back(f.enrol("m-" + std::to_string(i)));
+  auto first = std::async(std::launch::async, [&] { f.writes->stop(); });
+  auto second = std::async(std::launch::async, [&] { f.writes->stop(); });
+  release.set_value();
+  REQUIRE(first.wait_for(test_wait) == std::future_status::ready);
+  REQUIRE(second.wait_for(test_wait) == std::future_status::ready);
+  for (auto& answer : answers) {
+    REQUIRE(ready_within(answer, std::chrono::milliseconds(0)));
+    CHECK(answer.get());  // queued before stop(): committed, synced and answered
+  }
+  CHECK_FALSE(f.writes->submit([](Writer&) {}, [](bool) {}));
+}
