@@ -65,6 +65,17 @@ int serve(const encore::api::Config& config) {
     log_error("writes stopped: the database could not be made durable (docs/operations.md)",
               {{"reason", why}});
   });
+  // Called on the writer's thread for every such batch: logged at most once a minute.
+  ledger->on_undeferred_batch([last = std::chrono::steady_clock::time_point{}](
+                                  const std::string& why) mutable {
+    const auto now = std::chrono::steady_clock::now();
+    if (last != std::chrono::steady_clock::time_point{} && now - last < std::chrono::minutes{1}) {
+      return;
+    }
+    last = now;
+    log_error("the WAL cannot be opened for the sync thread: commits sync themselves, slower",
+              {{"reason", why}});
+  });
   WriteQueue writes(*ledger, max_write_queue_depth, max_batch_jobs);
   KeyCache keys(*ledger);
   IdempotencyGuard idempotency;

@@ -61,6 +61,10 @@ std::string ledger_gauges(Services& s) {
   gauge("encore_write_failed_syncs_total",
         "WAL fdatasyncs that failed (writes stop until a restart).", "counter",
         static_cast<std::int64_t>(writes.failed_syncs));
+  gauge("encore_write_undeferred_batches_total",
+        "Batches that synced inside their own COMMIT because the WAL could not be opened for "
+        "the sync thread (e.g. out of file descriptors): durable, but not pipelined.",
+        "counter", static_cast<std::int64_t>(s.ledger.undeferred_batches()));
   histogram("encore_write_sync_seconds",
             "Time of each WAL fdatasync on the sync thread; batches are answered after it.",
             writes.sync);

@@ -56,11 +56,13 @@ class Ledger::ReadPool {
 // Runs PASSIVE checkpoints on its own read-write connection, off the writer's commit path.
 class Ledger::Checkpointer {
  public:
-  Checkpointer(const std::string& path, std::chrono::milliseconds interval, int lazy_below_frames,
-               int force_restart_frames, WalResetGuard& guard, Ledger& ledger)
+  Checkpointer(const std::string& path, std::chrono::milliseconds interval, int restart_frames,
+               int lazy_below_frames, int force_restart_frames, WalResetGuard& guard,
+               Ledger& ledger)
       : ledger_(ledger),
         store_(open_sqlite_store(path, OpenMode::read_write)),
         interval_(interval),
+        restart_frames_(restart_frames),
         lazy_below_frames_(lazy_below_frames),
         force_restart_frames_(force_restart_frames),
         guard_(guard),
@@ -86,8 +88,14 @@ class Ledger::Checkpointer {
   void run() {
     int previous_frames = -1;
     auto next_forced_restart = std::chrono::steady_clock::time_point::min();
+    bool again_at_once = false;
     std::unique_lock lock(mutex_);
-    while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
+    for (;;) {
+      if (again_at_once ? stopping_
+                        : wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
+        break;
+      }
+      again_at_once = false;
       const int frames = guard_.writer_wal_frames();
       const bool due = background_pass_due(frames, previous_frames, lazy_below_frames_);
       previous_frames = frames;
@@ -97,9 +105,16 @@ class Ledger::Checkpointer {
       lock.unlock();
       try {
         const bool may_force = std::chrono::steady_clock::now() >= next_forced_restart;
+        const int backfilled_before = guard_.backfilled_frames();
         guard_.run([&] {
           const WalCheckpoint done =
               store_->checkpoint_passive(may_force ? force_restart_frames_ : 0);
+          // While the writer waits for a short backlog (writer_copy_due), pass after pass, as
+          // long as each one copies more: a reader's snapshot can hold the copy back, and then
+          // passing again at once would only spin.
+          again_at_once = done.ran && !done.copied_all() &&
+                          done.copied_frames > backfilled_before &&
+                          background_pass_again_at_once(done.log_frames, restart_frames_);
           if (done.restart_tried) forced_attempts_.fetch_add(1, std::memory_order_relaxed);
           if (done.restart_gave_up) {
             forced_gave_up_.fetch_add(1, std::memory_order_relaxed);
@@ -126,6 +141,7 @@ class Ledger::Checkpointer {
   Ledger& ledger_;
   std::unique_ptr<Store> store_;
   const std::chrono::milliseconds interval_;
+  const int restart_frames_;
   const int lazy_below_frames_;
   const int force_restart_frames_;
   WalResetGuard& guard_;
@@ -230,16 +246,25 @@ bool Ledger::write_batch_with(const std::function<void(Writer&)>& batch, bool de
     // write-back error (wal_file_sync.h). The writer's connection has the WAL open by now.
     const std::string wal_path = write_store_->wal_path();
     if (!wal_path.empty()) {
-      wal_sync_ = std::make_unique<WalFileSync>(wal_path);
-      wal_sync_ready_.store(wal_sync_.get(), std::memory_order_release);
+      try {
+        wal_sync_ = std::make_unique<WalFileSync>(wal_path);
+        wal_sync_ready_.store(wal_sync_.get(), std::memory_order_release);
+      } catch (const std::exception& e) {
+        // Out of descriptors, say. This batch's COMMIT syncs itself instead: slower, never less
+        // durable. The next batch tries to open it again.
+        undeferred_batches_.fetch_add(1, std::memory_order_relaxed);
+        if (undeferred_handler_) undeferred_handler_(e.what());
+      }
     }
   }
   if (batch_) batch_->clear();
   WalResetGuard::Seen guard_seen;
   if (wal_restart_frames_ > 0) {
     try {
-      // Does nothing while the WAL is not longer than the threshold (Store::restart_wal_if_long).
-      wal_guard_.try_run([&] { return write_store_->restart_wal_if_long(wal_restart_frames_); });
+      if (writer_copy_due(write_store_->wal_frames(), wal_guard_.backfilled_frames(),
+                          wal_restart_frames_)) {
+        wal_guard_.try_run([&] { return write_store_->restart_wal_if_long(wal_restart_frames_); });
+      }
     } catch (const StorageFailure& e) {
       mark_durability_lost(e.what());
       throw;
@@ -373,8 +398,9 @@ void Ledger::start_background_checkpoints(std::chrono::milliseconds interval,
   if (checkpointer_) return;
   // 3/4: passes wait while the WAL is shorter and growing (checkpoint_cadence.h). 4x: restarts
   // by the writer failed for three more thresholds' worth of WAL.
-  checkpointer_ = std::make_unique<Checkpointer>(path_, interval, wal_restart_frames / 4 * 3,
-                                                 4 * wal_restart_frames, wal_guard_, *this);
+  checkpointer_ = std::make_unique<Checkpointer>(path_, interval, wal_restart_frames,
+                                                 wal_restart_frames / 4 * 3, 4 * wal_restart_frames,
+                                                 wal_guard_, *this);
   std::lock_guard lock(write_mutex_);
   write_store_->take_over_wal_restarts();
   wal_restart_frames_ = wal_restart_frames;

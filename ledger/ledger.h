@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -69,6 +70,16 @@ class Ledger {
   // it). Set before the first write.
   void on_durability_lost(std::function<void(const std::string& why)> handler) {
     durability_lost_handler_ = std::move(handler);
+  }
+
+  // Batches that asked to defer their sync but synced inside their own COMMIT, because the WAL
+  // could not be opened for sync_wal (e.g. out of file descriptors). Thread-safe.
+  std::uint64_t undeferred_batches() const {
+    return undeferred_batches_.load(std::memory_order_relaxed);
+  }
+  // Called with the reason on each such batch, on the writer's thread. Set before the first write.
+  void on_undeferred_batch(std::function<void(const std::string& why)> handler) {
+    undeferred_handler_ = std::move(handler);
   }
 
   // One write in its own transaction; returns what `op` returns.
@@ -161,6 +172,8 @@ class Ledger {
   std::unique_ptr<WalFileSync> wal_sync_;
   std::atomic<WalFileSync*> wal_sync_ready_{nullptr};
   std::atomic<bool> durability_lost_{false};
+  std::atomic<std::uint64_t> undeferred_batches_{0};
+  std::function<void(const std::string&)> undeferred_handler_;
   mutable std::mutex durability_mutex_;
   std::string durability_failure_;  // the first failure's reason (durability_mutex_)
   std::function<void(const std::string&)> durability_lost_handler_;

@@ -70,6 +70,9 @@ class WalResetGuard {
   // for one the writer had made longer (review finding).
   Seen before_write() const { return Seen{state_.load()}; }
   void committed(Seen seen, bool wrote_frames, int wal_frames) {
+    // Shorter than after the last commit: this one started the WAL over, and no checkpoint ran
+    // since (the pause), so nothing of the new WAL is in the database file yet.
+    if (wal_frames < writer_wal_frames_.load()) backfilled_frames_.store(0);
     writer_wal_frames_.store(wal_frames);
     if (!wrote_frames || (seen.state & paused_bit) == 0) return;
     auto expected = seen.state;
@@ -80,6 +83,10 @@ class WalResetGuard {
   bool paused() const { return (state_.load() & paused_bit) != 0; }
   // The WAL's length after the writer's last commit (0 before the first).
   int writer_wal_frames() const { return writer_wal_frames_.load(); }
+  // How many of the WAL's frames the last checkpoint left in the database file (0 after the
+  // writer started the WAL over): the writer's copy before a restart is the rest
+  // (writer_copy_due in checkpoint_cadence.h).
+  int backfilled_frames() const { return backfilled_frames_.load(); }
 
  private:
   static constexpr std::uint64_t paused_bit = 1;  // above it: how many full copies were reported
@@ -92,6 +99,7 @@ class WalResetGuard {
       return false;
     }
     const WalCheckpoint done = checkpoint();
+    if (done.ran) backfilled_frames_.store(done.copied_frames);
     if (done.copied_all()) {
       full_copy_log_frames_ = done.log_frames;
       // Before the lock is released, so the next checkpoint sees it.
@@ -108,6 +116,7 @@ class WalResetGuard {
   // The WAL's length as the last full copy saw it; none yet: no length passes the second rule.
   int full_copy_log_frames_ = std::numeric_limits<int>::max();
   std::atomic<int> writer_wal_frames_{0};
+  std::atomic<int> backfilled_frames_{0};
 };
 
 }  // namespace encore

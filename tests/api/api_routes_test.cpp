@@ -268,6 +268,7 @@ TEST_CASE("every business route answers its happy path", "[e2e][routes]") {
   CHECK(syncs <= batches);
   CHECK(metric_value("encore_write_sync_seconds_count") == syncs);
   CHECK(metric_value("encore_write_failed_syncs_total") == 0);
+  CHECK(metric_value("encore_write_undeferred_batches_total") == 0);
   CHECK(metric_value("encore_durability_lost") == 0);
   const auto health = Client(server.port(), "").get("/healthz");
   CHECK(health.status == 200);

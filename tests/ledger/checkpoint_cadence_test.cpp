@@ -24,3 +24,30 @@ TEST_CASE("the background pass copies an idle WAL at once and a long one every t
   CHECK(background_pass_due(48, 40, lazy_below));  // long: keeps the writer's restart copy short
   CHECK(background_pass_due(900, 800, lazy_below));
 }
+
+TEST_CASE("the writer copies the rest of a long WAL itself only once the backlog is short",
+          "[ledger][wal]") {
+  using encore::writer_copy_due;
+  constexpr int restart = 16'384;
+  // Not past the restart length: nothing to do, whatever the backlog.
+  CHECK_FALSE(writer_copy_due(restart, 0, restart));
+  CHECK_FALSE(writer_copy_due(100, 100, restart));
+  // Past it with most of the WAL not copied yet: the writer would hold every write for the copy.
+  CHECK_FALSE(writer_copy_due(restart + 1, 0, restart));
+  CHECK_FALSE(writer_copy_due(20'000, 12'000, restart));
+  CHECK_FALSE(writer_copy_due(20'000, 20'000 - restart / 16 - 1, restart));
+  // The background pass caught up to within a sixteenth of the length: a short copy.
+  CHECK(writer_copy_due(20'000, 20'000 - restart / 16, restart));
+  CHECK(writer_copy_due(restart + 1, restart + 1, restart));
+  // Past twice the length the writer copies whatever is left (a stalled background pass).
+  CHECK_FALSE(writer_copy_due(2 * restart, 0, restart));
+  CHECK(writer_copy_due(2 * restart + 1, 0, restart));
+}
+
+TEST_CASE("the background pass runs back to back while the WAL is past its restart length",
+          "[ledger][wal]") {
+  using encore::background_pass_again_at_once;
+  CHECK_FALSE(background_pass_again_at_once(0, 64));
+  CHECK_FALSE(background_pass_again_at_once(64, 64));
+  CHECK(background_pass_again_at_once(65, 64));
+}

@@ -1,9 +1,13 @@
 // WAL upkeep with background checkpoints (Ledger::start_background_checkpoints): the writer starts
 // the WAL over between batches, so a server under steady writes keeps a bounded WAL file.
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +15,7 @@
 #include <iterator>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "ledger/verify.h"
 #include "ledger/writer_vfs.h"
@@ -40,6 +45,24 @@ struct FailingWalSyncs {
   explicit FailingWalSyncs(FailWalSyncs which) { writer_vfs_fail_wal_syncs_for_testing(which); }
   ~FailingWalSyncs() { stop(); }
   void stop() { writer_vfs_fail_wal_syncs_for_testing(FailWalSyncs::none); }
+};
+
+// Lowers this process's descriptor limit to the lowest free descriptor, so the next open() fails
+// with EMFILE, until the end of the scope.
+struct NoFreeDescriptors {
+  rlimit saved{};
+  NoFreeDescriptors() {
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    const int lowest_free = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // the lowest free number
+    REQUIRE(lowest_free >= 0);
+    ::close(lowest_free);
+    rlimit tight = saved;
+    tight.rlim_cur = static_cast<rlim_t>(lowest_free);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+  }
+  ~NoFreeDescriptors() { ::setrlimit(RLIMIT_NOFILE, &saved); }
+  NoFreeDescriptors(const NoFreeDescriptors&) = delete;
+  NoFreeDescriptors& operator=(const NoFreeDescriptors&) = delete;
 };
 
 }  // namespace
@@ -81,6 +104,44 @@ TEST_CASE("under steady writes the WAL starts over: its file stays bounded and n
   auto report = verify_ledger(f.path);
   CHECK(report.ok);
   CHECK(report.entries_checked >= static_cast<std::int64_t>(batches * purchases_per_batch));
+}
+
+TEST_CASE("with the background pass stalled the writer starts the WAL over past twice its length",
+          "[ledger][wal]") {
+  // The writer copies a long backlog only when it must (writer_copy_due): it holds every write
+  // while it copies. Here no background pass runs (its first tick is an hour away), so nothing is
+  // copied until the WAL is past twice the restart length; then the writer copies it all.
+  constexpr int wal_restart_frames = 64;
+  LedgerFixture f;
+  f.ledger->start_background_checkpoints(std::chrono::hours(1), wal_restart_frames);
+  for (int m = 0; m < 50; ++m) f.enrol("m" + std::to_string(m));
+  int largest_frames = 0;
+  int largest_batch_frames = 0;
+  int restarts = 0;
+  int order = 0;
+  for (int b = 0; b < 200; ++b) {
+    const int before = f.ledger->wal_frames();
+    f.ledger->write_batch([&](Writer& w) {
+      for (int i = 0; i < 2; ++i, ++order) {
+        PurchaseRequest req{"m" + std::to_string(order % 50), "o" + std::to_string(order), 1000,
+                            "EUR"};
+        REQUIRE(w.purchase(req, f.actor));
+      }
+    });
+    const int after = f.ledger->wal_frames();
+    if (after < before) {
+      ++restarts;
+    } else {
+      largest_batch_frames = std::max(largest_batch_frames, after - before);
+    }
+    largest_frames = std::max(largest_frames, after);
+  }
+  CHECK(restarts >= 2);
+  // Past the restart length the WAL grew on (a writer copying at once stays under 64 + a batch)...
+  CHECK(largest_frames > 2 * wal_restart_frames);
+  // ...and no further than one batch past twice the length.
+  CHECK(largest_frames <= 2 * wal_restart_frames + largest_batch_frames);
+  CHECK(verify_ledger(f.path).ok);
 }
 
 TEST_CASE("a short WAL that stopped growing is copied to the database file", "[ledger][wal]") {
@@ -214,6 +275,35 @@ TEST_CASE("a batch committed with a deferred sync is visible at once and durable
     throw std::runtime_error("the batch fails");
   }));
   CHECK_FALSE(f.ledger->member("m3"));
+  CHECK(verify_ledger(f.path).ok);
+}
+
+TEST_CASE("a batch that cannot open the WAL for a deferred sync syncs inside its own COMMIT",
+          "[ledger][wal]") {
+  LedgerFixture f;
+  f.enrol("m1");
+  f.ledger->start_background_checkpoints(std::chrono::milliseconds(10));
+  std::vector<std::string> reasons;
+  f.ledger->on_undeferred_batch([&reasons](const std::string& why) { reasons.push_back(why); });
+  const auto deferred_before = writer_vfs_stats().wal_syncs_deferred;
+  {
+    NoFreeDescriptors none;  // e.g. a server out of descriptors under a flood of connections
+    // Committed and durable: nothing owed to sync_wal, and the COMMIT skipped no sync.
+    CHECK_FALSE(f.ledger->write_batch_deferring_sync(
+        [](Writer& w) { REQUIRE(w.enrol(EnrolRequest{"m2"}, Actor{"test"})); }));
+  }
+  CHECK(writer_vfs_stats().wal_syncs_deferred == deferred_before);
+  CHECK(f.ledger->undeferred_batches() == 1);
+  REQUIRE(reasons.size() == 1);
+  CHECK(reasons[0].find("Too many open files") != std::string::npos);
+  CHECK_FALSE(f.ledger->durability_lost());
+  CHECK(f.ledger->member("m2"));
+  // With descriptors free again the next batch opens the WAL and defers its sync.
+  CHECK(f.ledger->write_batch_deferring_sync(
+      [](Writer& w) { REQUIRE(w.enrol(EnrolRequest{"m3"}, Actor{"test"})); }));
+  CHECK(writer_vfs_stats().wal_syncs_deferred > deferred_before);
+  CHECK(f.ledger->sync_wal());
+  CHECK(f.ledger->undeferred_batches() == 1);
   CHECK(verify_ledger(f.path).ok);
 }
 
