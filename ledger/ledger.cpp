@@ -79,6 +79,7 @@ class Ledger::Checkpointer {
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
 
+  std::uint64_t writebacks() const { return writebacks_.load(std::memory_order_relaxed); }
   Ledger::ForcedRestarts forced_restarts() const {
     return {forced_attempts_.load(std::memory_order_relaxed),
             forced_gave_up_.load(std::memory_order_relaxed)};
@@ -115,6 +116,7 @@ class Ledger::Checkpointer {
           again_at_once = done.ran && !done.copied_all() &&
                           done.copied_frames > backfilled_before &&
                           background_pass_again_at_once(done.log_frames, restart_frames_);
+          if (done.writeback_started) writebacks_.fetch_add(1, std::memory_order_relaxed);
           if (done.restart_tried) forced_attempts_.fetch_add(1, std::memory_order_relaxed);
           if (done.restart_gave_up) {
             forced_gave_up_.fetch_add(1, std::memory_order_relaxed);
@@ -136,6 +138,7 @@ class Ledger::Checkpointer {
   // next one waits this long, so a long reader costs writes at most ~10% of their time.
   static constexpr std::chrono::seconds forced_restart_spacing{1};
 
+  std::atomic<std::uint64_t> writebacks_{0};
   std::atomic<std::uint64_t> forced_attempts_{0};
   std::atomic<std::uint64_t> forced_gave_up_{0};
   Ledger& ledger_;
@@ -404,6 +407,10 @@ void Ledger::start_background_checkpoints(std::chrono::milliseconds interval,
   std::lock_guard lock(write_mutex_);
   write_store_->take_over_wal_restarts();
   wal_restart_frames_ = wal_restart_frames;
+}
+
+std::uint64_t Ledger::background_writebacks() const {
+  return checkpointer_ ? checkpointer_->writebacks() : 0;
 }
 
 Ledger::ForcedRestarts Ledger::forced_restarts() const {

@@ -1,7 +1,9 @@
 // The SQLite implementation of Store. Statements are prepared once per connection and reused.
 #include <SQLiteCpp/Backup.h>
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <chrono>
@@ -685,6 +687,10 @@ class SqliteStore final : public Store {
                                              &done.log_frames, &done.copied_frames);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) throw_checkpoint_failure(rc);
     done.ran = rc == SQLITE_OK;
+    if (done.ran && done.copied_frames != written_back_copied_frames_) {
+      done.writeback_started = start_writeback();
+      written_back_copied_frames_ = done.copied_frames;
+    }
     // No RESTART after a PASSIVE that copied everything: the guard pauses on that report, and a
     // RESTART that cannot get the write lock in time quietly runs as a PASSIVE next to the
     // writer's open transaction, which may be starting the WAL over (review finding). After a
@@ -720,6 +726,7 @@ class SqliteStore final : public Store {
       }
       restart.ran = true;
       restart.restart_gave_up = restart_rc == SQLITE_BUSY;
+      restart.writeback_started = done.writeback_started;
       return restart;
     }
     constexpr int unknown = std::numeric_limits<int>::max();
@@ -824,6 +831,37 @@ class SqliteStore final : public Store {
 
   const std::string sql_begin_ = "BEGIN";
   const std::string sql_begin_immediate_ = "BEGIN IMMEDIATE";
+  // SQLite syncs the database file only after a checkpoint that copied the whole WAL as it stands
+  // when the copy ends (walCheckpoint truncates and syncs then); otherwise it leaves the pages it
+  // wrote to the kernel. Under steady writes the writer has always appended meanwhile, so the
+  // background pass never synced (its report still says it copied every frame it saw), and the
+  // pages it copied in a WAL's life stayed dirty until the writer's own copy before a restart:
+  // that copy's fdatasync wrote them all while every write waited, 42-66 ms twice a second under
+  // closed-loop purchases (`perf trace`, docs/PERFORMANCE.md, 2026-12-02 night). So each pass
+  // that copied frames starts their write-back here, without waiting for it (SYNC_FILE_RANGE_WRITE
+  // is a hint, not a sync: durability still rests on that final fdatasync, which also reports a
+  // write-back error to the writer's descriptor). Returns whether write-back was started.
+  bool start_writeback() {
+    if (writeback_fd_.fd < 0) {
+      const char* db_file = sqlite3_db_filename(db_.getHandle(), "main");
+      if (db_file == nullptr || *db_file == '\0') return false;  // in memory
+      writeback_fd_.fd = ::open(db_file, O_RDONLY | O_CLOEXEC);
+      if (writeback_fd_.fd < 0) return false;  // the next pass tries again
+    }
+    return ::sync_file_range(writeback_fd_.fd, 0, 0, SYNC_FILE_RANGE_WRITE) == 0;
+  }
+  struct OwnedFd {
+    int fd = -1;
+    OwnedFd() = default;
+    OwnedFd(const OwnedFd&) = delete;
+    OwnedFd& operator=(const OwnedFd&) = delete;
+    ~OwnedFd() {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+  OwnedFd writeback_fd_;                 // the database file, opened by the first start_writeback
+  int written_back_copied_frames_ = -1;  // the backfill the last start_writeback covered
+
   [[noreturn]] static void throw_checkpoint_failure(int rc) {
     const std::string what = std::string("wal checkpoint failed: ") + sqlite3_errstr(rc);
     if ((rc & 0xff) == SQLITE_IOERR) throw StorageFailure(what);

@@ -96,6 +96,8 @@ struct WalCheckpoint {
   // cannot start over yet, and forcing again at once would only block writes again.
   bool restart_gave_up = false;
   bool restart_tried = false;  // a forced RESTART was attempted
+  // checkpoint_passive started the write-back of the pages it copied (SqliteStore::start_writeback)
+  bool writeback_started = false;
 };
 
 // The disk failed an I/O operation during a checkpoint (SQLITE_IOERR). A failed sync may have
