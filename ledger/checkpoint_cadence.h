@@ -16,23 +16,16 @@ inline bool background_pass_due(int wal_frames, int previous_wal_frames, int laz
 }
 
 // Whether the writer copies what is left of the WAL itself before its next transaction, so that
-// SQLite starts the WAL over (Store::restart_wal_if_long). The writer holds every write while it
-// copies and syncs the database file: a copy of a lazy WAL's whole backlog (~16k frames) made
-// batches wait 50-100 ms under closed-loop purchases (docs/PERFORMANCE.md, 2026-12-02). So past
-// the restart length it copies only once the background pass has brought the backlog (frames not
-// yet in the database file, as the last checkpoint left them) down to a sixteenth of that length;
-// the background pass runs back to back meanwhile (background_pass_again_at_once). Past twice the
-// length it copies whatever is left: the WAL's size stays bounded if the background pass stalls.
+// SQLite starts the WAL over (Store::restart_wal_if_long). Every write waits while it copies and
+// syncs the database file, so past the restart length it copies only once the background pass
+// has brought the rest (frames not yet in the database file, as the last checkpoint left them)
+// down to a sixteenth of that length; under steady writes that is the next pass or two. Past
+// twice the length it copies whatever is left, so the WAL stays bounded if the background pass
+// stalls.
 inline bool writer_copy_due(int wal_frames, int backfilled_frames, int restart_frames) {
   if (wal_frames <= restart_frames) return false;
   if (wal_frames > 2 * restart_frames) return true;
   return wal_frames - backfilled_frames <= restart_frames / 16;
-}
-
-// After a pass, whether the next one starts at once instead of after the interval: while the WAL
-// is past its restart length the writer waits for the backlog to shrink (writer_copy_due).
-inline bool background_pass_again_at_once(int wal_frames, int restart_frames) {
-  return wal_frames > restart_frames;
 }
 
 }  // namespace encore

@@ -56,13 +56,11 @@ class Ledger::ReadPool {
 // Runs PASSIVE checkpoints on its own read-write connection, off the writer's commit path.
 class Ledger::Checkpointer {
  public:
-  Checkpointer(const std::string& path, std::chrono::milliseconds interval, int restart_frames,
-               int lazy_below_frames, int force_restart_frames, WalResetGuard& guard,
-               Ledger& ledger)
+  Checkpointer(const std::string& path, std::chrono::milliseconds interval, int lazy_below_frames,
+               int force_restart_frames, WalResetGuard& guard, Ledger& ledger)
       : ledger_(ledger),
         store_(open_sqlite_store(path, OpenMode::read_write)),
         interval_(interval),
-        restart_frames_(restart_frames),
         lazy_below_frames_(lazy_below_frames),
         force_restart_frames_(force_restart_frames),
         guard_(guard),
@@ -89,14 +87,8 @@ class Ledger::Checkpointer {
   void run() {
     int previous_frames = -1;
     auto next_forced_restart = std::chrono::steady_clock::time_point::min();
-    bool again_at_once = false;
     std::unique_lock lock(mutex_);
-    for (;;) {
-      if (again_at_once ? stopping_
-                        : wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
-        break;
-      }
-      again_at_once = false;
+    while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
       const int frames = guard_.writer_wal_frames();
       const bool due = background_pass_due(frames, previous_frames, lazy_below_frames_);
       previous_frames = frames;
@@ -106,17 +98,11 @@ class Ledger::Checkpointer {
       lock.unlock();
       try {
         const bool may_force = std::chrono::steady_clock::now() >= next_forced_restart;
-        const int backfilled_before = guard_.backfilled_frames();
+        int copied_frames = written_back_copied_frames_;
         guard_.run([&] {
           const WalCheckpoint done =
               store_->checkpoint_passive(may_force ? force_restart_frames_ : 0);
-          // While the writer waits for a short backlog (writer_copy_due), pass after pass, as
-          // long as each one copies more: a reader's snapshot can hold the copy back, and then
-          // passing again at once would only spin.
-          again_at_once = done.ran && !done.copied_all() &&
-                          done.copied_frames > backfilled_before &&
-                          background_pass_again_at_once(done.log_frames, restart_frames_);
-          if (done.writeback_started) writebacks_.fetch_add(1, std::memory_order_relaxed);
+          if (done.ran) copied_frames = done.copied_frames;
           if (done.restart_tried) forced_attempts_.fetch_add(1, std::memory_order_relaxed);
           if (done.restart_gave_up) {
             forced_gave_up_.fetch_add(1, std::memory_order_relaxed);
@@ -124,6 +110,13 @@ class Ledger::Checkpointer {
           }
           return done;
         });
+        // After the guard is released, so the writer's restart copy never waits for it.
+        if (copied_frames != written_back_copied_frames_) {
+          if (store_->start_database_writeback()) {
+            writebacks_.fetch_add(1, std::memory_order_relaxed);
+          }
+          written_back_copied_frames_ = copied_frames;
+        }
       } catch (const StorageFailure& e) {
         // A failed sync (of the WAL or the database) may have lost pages: stop (durability_lost).
         ledger_.mark_durability_lost(e.what());
@@ -139,12 +132,12 @@ class Ledger::Checkpointer {
   static constexpr std::chrono::seconds forced_restart_spacing{1};
 
   std::atomic<std::uint64_t> writebacks_{0};
+  int written_back_copied_frames_ = -1;  // the backfill the last write-back covered (run())
   std::atomic<std::uint64_t> forced_attempts_{0};
   std::atomic<std::uint64_t> forced_gave_up_{0};
   Ledger& ledger_;
   std::unique_ptr<Store> store_;
   const std::chrono::milliseconds interval_;
-  const int restart_frames_;
   const int lazy_below_frames_;
   const int force_restart_frames_;
   WalResetGuard& guard_;
@@ -401,9 +394,8 @@ void Ledger::start_background_checkpoints(std::chrono::milliseconds interval,
   if (checkpointer_) return;
   // 3/4: passes wait while the WAL is shorter and growing (checkpoint_cadence.h). 4x: restarts
   // by the writer failed for three more thresholds' worth of WAL.
-  checkpointer_ = std::make_unique<Checkpointer>(path_, interval, wal_restart_frames,
-                                                 wal_restart_frames / 4 * 3, 4 * wal_restart_frames,
-                                                 wal_guard_, *this);
+  checkpointer_ = std::make_unique<Checkpointer>(path_, interval, wal_restart_frames / 4 * 3,
+                                                 4 * wal_restart_frames, wal_guard_, *this);
   std::lock_guard lock(write_mutex_);
   write_store_->take_over_wal_restarts();
   wal_restart_frames_ = wal_restart_frames;

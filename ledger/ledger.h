@@ -141,8 +141,9 @@ class Ledger {
     std::uint64_t gave_up = 0;
   };
   ForcedRestarts forced_restarts() const;
-  // Background passes that started the write-back of the database pages they copied, so that the
-  // writer's sync before a WAL restart has little left to write (SqliteStore::start_writeback).
+  // Write-backs of the database file the background pass started after copying frames, so that
+  // the writer's sync before a WAL restart has little left to write
+  // (Store::start_database_writeback).
   std::uint64_t background_writebacks() const;
 
  private:

@@ -3,12 +3,13 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fcntl.h>
 #include <sqlite3.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <thread>
@@ -666,6 +667,11 @@ class SqliteStore final : public Store {
     return done;
   }
 
+  bool start_database_writeback() override {
+    const int fd = database_fd();
+    return fd >= 0 && ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) == 0;
+  }
+
   void never_checkpoint() override { sqlite3_wal_autocheckpoint(db_.getHandle(), 0); }
   void keep_wal_on_close() override {
     sqlite3_db_config(db_.getHandle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
@@ -687,10 +693,6 @@ class SqliteStore final : public Store {
                                              &done.log_frames, &done.copied_frames);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) throw_checkpoint_failure(rc);
     done.ran = rc == SQLITE_OK;
-    if (done.ran && done.copied_frames != written_back_copied_frames_) {
-      done.writeback_started = start_writeback();
-      written_back_copied_frames_ = done.copied_frames;
-    }
     // No RESTART after a PASSIVE that copied everything: the guard pauses on that report, and a
     // RESTART that cannot get the write lock in time quietly runs as a PASSIVE next to the
     // writer's open transaction, which may be starting the WAL over (review finding). After a
@@ -726,7 +728,6 @@ class SqliteStore final : public Store {
       }
       restart.ran = true;
       restart.restart_gave_up = restart_rc == SQLITE_BUSY;
-      restart.writeback_started = done.writeback_started;
       return restart;
     }
     constexpr int unknown = std::numeric_limits<int>::max();
@@ -831,36 +832,45 @@ class SqliteStore final : public Store {
 
   const std::string sql_begin_ = "BEGIN";
   const std::string sql_begin_immediate_ = "BEGIN IMMEDIATE";
-  // SQLite syncs the database file only after a checkpoint that copied the whole WAL as it stands
-  // when the copy ends (walCheckpoint truncates and syncs then); otherwise it leaves the pages it
-  // wrote to the kernel. Under steady writes the writer has always appended meanwhile, so the
-  // background pass never synced (its report still says it copied every frame it saw), and the
-  // pages it copied in a WAL's life stayed dirty until the writer's own copy before a restart:
-  // that copy's fdatasync wrote them all while every write waited, 42-66 ms twice a second under
-  // closed-loop purchases (`perf trace`, docs/PERFORMANCE.md, 2026-12-02 night). So each pass
-  // that copied frames starts their write-back here, without waiting for it (SYNC_FILE_RANGE_WRITE
-  // is a hint, not a sync: durability still rests on that final fdatasync, which also reports a
-  // write-back error to the writer's descriptor). Returns whether write-back was started.
-  bool start_writeback() {
-    if (writeback_fd_.fd < 0) {
-      const char* db_file = sqlite3_db_filename(db_.getHandle(), "main");
-      if (db_file == nullptr || *db_file == '\0') return false;  // in memory
-      writeback_fd_.fd = ::open(db_file, O_RDONLY | O_CLOEXEC);
-      if (writeback_fd_.fd < 0) return false;  // the next pass tries again
+  // The descriptor SQLite's unix VFS holds for this connection's database file, or -1. A
+  // descriptor of our own would not do: closing it would drop every POSIX lock this process holds
+  // on the file, SQLite's included (sqlite.org/howtocorrupt.html, 2.2). SQLite has no interface
+  // for it, so it is read from the head of the VFS's file object (struct unixFile in sqlite3.c:
+  // io methods, VFS, inode info, descriptor, unchanged since 3.7) and used only if that object
+  // belongs to the unix VFS and the descriptor is this database file; otherwise -1, and the
+  // caller goes without. The descriptor lives as long as this connection; it is never closed here.
+  int database_fd() {
+    if (database_fd_checked_) return database_fd_;
+    database_fd_checked_ = true;
+    struct UnixFileHead {
+      const sqlite3_io_methods* methods;
+      sqlite3_vfs* vfs;
+      void* inode;
+      int fd;
+    };
+    sqlite3_file* file = nullptr;
+    if (sqlite3_file_control(db_.getHandle(), "main", SQLITE_FCNTL_FILE_POINTER, &file) !=
+            SQLITE_OK ||
+        file == nullptr || file->pMethods == nullptr) {
+      return -1;  // in memory
     }
-    return ::sync_file_range(writeback_fd_.fd, 0, 0, SYNC_FILE_RANGE_WRITE) == 0;
+    UnixFileHead head{};
+    std::memcpy(&head, file, sizeof head);
+    sqlite3_vfs* unix_vfs = sqlite3_vfs_find("unix");
+    if (unix_vfs == nullptr || head.vfs != unix_vfs || head.fd < 0) return -1;
+    const char* path = sqlite3_db_filename(db_.getHandle(), "main");
+    struct stat by_fd {};
+    struct stat by_path {};
+    if (path == nullptr || ::fstat(head.fd, &by_fd) != 0 || ::stat(path, &by_path) != 0 ||
+        !S_ISREG(by_fd.st_mode) || by_fd.st_dev != by_path.st_dev ||
+        by_fd.st_ino != by_path.st_ino) {
+      return -1;
+    }
+    database_fd_ = head.fd;
+    return database_fd_;
   }
-  struct OwnedFd {
-    int fd = -1;
-    OwnedFd() = default;
-    OwnedFd(const OwnedFd&) = delete;
-    OwnedFd& operator=(const OwnedFd&) = delete;
-    ~OwnedFd() {
-      if (fd >= 0) ::close(fd);
-    }
-  };
-  OwnedFd writeback_fd_;                 // the database file, opened by the first start_writeback
-  int written_back_copied_frames_ = -1;  // the backfill the last start_writeback covered
+  bool database_fd_checked_ = false;
+  int database_fd_ = -1;
 
   [[noreturn]] static void throw_checkpoint_failure(int rc) {
     const std::string what = std::string("wal checkpoint failed: ") + sqlite3_errstr(rc);

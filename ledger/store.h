@@ -96,8 +96,6 @@ struct WalCheckpoint {
   // cannot start over yet, and forcing again at once would only block writes again.
   bool restart_gave_up = false;
   bool restart_tried = false;  // a forced RESTART was attempted
-  // checkpoint_passive started the write-back of the pages it copied (SqliteStore::start_writeback)
-  bool writeback_started = false;
 };
 
 // The disk failed an I/O operation during a checkpoint (SQLITE_IOERR). A failed sync may have
@@ -287,6 +285,16 @@ class Store {
     (void)force_restart_frames;
     return {};
   }
+  // Starts the write-back of the database file's dirty pages without waiting for it (a hint, not
+  // a sync); returns whether it did. The background pass calls it after copying frames. SQLite
+  // syncs the database file only after a checkpoint that copied the whole WAL as it stands when
+  // the copy ends (walCheckpoint truncates and syncs then), which under steady writes only the
+  // writer's own copy before a restart does; that copy's sync then wrote every page copied since
+  // the last restart while every write waited: 42-66 ms, twice a second, under closed-loop
+  // purchases (`perf trace`, docs/PERFORMANCE.md, 2026-12-02 night). Durability still rests on
+  // that sync, which also reports a failed write-back. An fdatasync here instead was tried: its
+  // journal commits slowed the WAL's syncs, and the paced p99 with them.
+  virtual bool start_database_writeback() { return false; }
   // After a storage failure: closing this connection must not checkpoint (SQLite copies the WAL
   // into the database when its last connection closes), so the files stay as the failure left
   // them for recovery.

@@ -99,7 +99,10 @@ class WalResetGuard {
       return false;
     }
     const WalCheckpoint done = checkpoint();
-    if (done.ran) backfilled_frames_.store(done.copied_frames);
+    // A failed RESTART reports an unknown length (INT_MAX): no count to keep.
+    if (done.ran && done.copied_frames != std::numeric_limits<int>::max()) {
+      backfilled_frames_.store(done.copied_frames);
+    }
     if (done.copied_all()) {
       full_copy_log_frames_ = done.log_frames;
       // Before the lock is released, so the next checkpoint sees it.

@@ -43,11 +43,3 @@ TEST_CASE("the writer copies the rest of a long WAL itself only once the backlog
   CHECK_FALSE(writer_copy_due(2 * restart, 0, restart));
   CHECK(writer_copy_due(2 * restart + 1, 0, restart));
 }
-
-TEST_CASE("the background pass runs back to back while the WAL is past its restart length",
-          "[ledger][wal]") {
-  using encore::background_pass_again_at_once;
-  CHECK_FALSE(background_pass_again_at_once(0, 64));
-  CHECK_FALSE(background_pass_again_at_once(64, 64));
-  CHECK(background_pass_again_at_once(65, 64));
-}
