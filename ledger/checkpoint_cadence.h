@@ -1,6 +1,8 @@
 // When the background pass (Ledger::start_background_checkpoints) copies the WAL.
 #pragma once
 
+#include <algorithm>
+
 namespace encore {
 
 // Every pass copies the latest version of each page in the WAL and syncs the database file. Under
@@ -25,7 +27,7 @@ inline bool background_pass_due(int wal_frames, int previous_wal_frames, int laz
 inline bool writer_copy_due(int wal_frames, int backfilled_frames, int restart_frames) {
   if (wal_frames <= restart_frames) return false;
   if (wal_frames > 2 * restart_frames) return true;
-  return wal_frames - backfilled_frames <= restart_frames / 16;
+  return wal_frames - backfilled_frames <= std::max(1, restart_frames / 16);
 }
 
 }  // namespace encore

@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -669,6 +670,8 @@ class SqliteStore final : public Store {
 
   bool start_database_writeback() override {
     const int fd = database_fd();
+    // WRITE only, never the WAIT flags: waiting would collect a write-back error on SQLite's own
+    // descriptor, and the writer's fdatasync before the restart must be the one to see it.
     return fd >= 0 && ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) == 0;
   }
 
@@ -854,8 +857,11 @@ class SqliteStore final : public Store {
         file == nullptr || file->pMethods == nullptr) {
       return -1;  // in memory
     }
+    // Only the four fields: a file object of another VFS may be smaller than the struct.
+    constexpr std::size_t head_bytes = offsetof(UnixFileHead, fd) + sizeof(int);
+    static_assert(sizeof(void*) != 8 || offsetof(UnixFileHead, fd) == 24);
     UnixFileHead head{};
-    std::memcpy(&head, file, sizeof head);
+    std::memcpy(&head, file, head_bytes);
     sqlite3_vfs* unix_vfs = sqlite3_vfs_find("unix");
     if (unix_vfs == nullptr || head.vfs != unix_vfs || head.fd < 0) return -1;
     const char* path = sqlite3_db_filename(db_.getHandle(), "main");

@@ -42,4 +42,7 @@ TEST_CASE("the writer copies the rest of a long WAL itself only once the backlog
   // Past twice the length the writer copies whatever is left (a stalled background pass).
   CHECK_FALSE(writer_copy_due(2 * restart, 0, restart));
   CHECK(writer_copy_due(2 * restart + 1, 0, restart));
+  // A restart length under 16 frames still lets the writer copy a rest of one frame.
+  CHECK(writer_copy_due(9, 8, 8));
+  CHECK_FALSE(writer_copy_due(9, 7, 8));
 }
