@@ -70,14 +70,13 @@ class WalResetGuard {
   // for one the writer had made longer (review finding).
   Seen before_write() const { return Seen{state_.load()}; }
   void committed(Seen seen, bool wrote_frames, int wal_frames) {
-    // A commit that began after a full copy and wrote frames may have started the WAL over (it
-    // did if readers let it), and one that left the WAL shorter did: no checkpoint ran since (the
-    // pause), so as far as the writer can tell nothing of this WAL is in the database file yet.
-    // The next pass reports the true count.
-    if ((wrote_frames && (seen.state & paused_bit) != 0) ||
-        wal_frames < writer_wal_frames_.load()) {
-      backfilled_frames_.store(0);
-    }
+    // Shorter than after the last commit: this one started the WAL over, and no checkpoint ran
+    // since (the pause), so nothing of the new WAL is in the database file yet. (A restart that
+    // left the WAL longer, after an idle short WAL was copied, keeps a stale count until the next
+    // pass; the writer only uses it past the restart length, long after that pass.) Resetting
+    // after every commit that began paused instead would hide the true count from all but one
+    // batch per pass, since under load every pass reports a full copy of its snapshot.
+    if (wal_frames < writer_wal_frames_.load()) backfilled_frames_.store(0);
     writer_wal_frames_.store(wal_frames);
     if (!wrote_frames || (seen.state & paused_bit) == 0) return;
     auto expected = seen.state;
